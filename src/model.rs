@@ -1,0 +1,224 @@
+//! Leaf vocabulary shared by every stage of the pipeline: timestamps, packet
+//! numbers, endpoints, directions and TCP sequence numbers.
+//!
+//! Owns: plain value types with no pipeline logic.
+//! May import: std, jiff (formatting only). Must not import any other module
+//! of this crate: everything else imports this one.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// 1-based number of a record across all input files, in the order the
+/// analysis reads them: the same as Wireshark's `frame.number` for a single
+/// file, so a user can jump straight to it (`frame.number == N`).
+pub type PacketIndex = u64;
+
+/// Identifier of a TCP connection: 0-based, in order of the first packet of
+/// each connection, counting every TCP connection in the capture (WebSocket or
+/// not). It follows the same rules as Wireshark's `tcp.stream`, so
+/// `tcp.stream == conn_id` shows the connection in Wireshark.
+pub type ConnId = u64;
+
+/// A capture timestamp: nanoseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const fn from_nanos(ns: i64) -> Self {
+        Timestamp(ns)
+    }
+
+    pub fn from_secs_frac(secs: i64, nanos: u32) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos as i64))
+    }
+
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Seconds as a float, for durations and deltas in reports.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// Seconds elapsed from `earlier` to `self` (negative when `self` is earlier).
+    pub fn secs_since(self, earlier: Timestamp) -> f64 {
+        (self.0 - earlier.0) as f64 / 1e9
+    }
+
+    /// UTC RFC 3339 with exactly six fractional digits, e.g.
+    /// `2026-11-24T10:00:01.123456Z` (the CSV timestamp format).
+    pub fn rfc3339_micros(self) -> String {
+        let micros = self.0.div_euclid(1_000);
+        match jiff::Timestamp::from_microsecond(micros) {
+            Ok(ts) => format!("{ts:.6}"),
+            // Out of jiff's range (years beyond ±9999): fall back to raw seconds
+            // so nothing is lost.
+            Err(_) => format!("{}.{:06}", micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000)),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339_micros())
+    }
+}
+
+/// Which way bytes travel on a connection once roles are known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// Client to server (the side that opened the connection / sent the HTTP request).
+    ClientToServer,
+    /// Server to client.
+    ServerToClient,
+}
+
+impl Direction {
+    pub const BOTH: [Direction; 2] = [Direction::ClientToServer, Direction::ServerToClient];
+
+    /// The CSV spelling: `c2s` or `s2c`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "c2s",
+            Direction::ServerToClient => "s2c",
+        }
+    }
+
+    pub const fn reverse(self) -> Direction {
+        match self {
+            Direction::ClientToServer => Direction::ServerToClient,
+            Direction::ServerToClient => Direction::ClientToServer,
+        }
+    }
+
+    /// Index for per-direction arrays: c2s = 0, s2c = 1.
+    pub const fn index(self) -> usize {
+        match self {
+            Direction::ClientToServer => 0,
+            Direction::ServerToClient => 1,
+        }
+    }
+
+    /// The side that sends in this direction.
+    pub const fn sender(self) -> Role {
+        match self {
+            Direction::ClientToServer => Role::Client,
+            Direction::ServerToClient => Role::Server,
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One side of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+impl Role {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+}
+
+/// A TCP endpoint (address and port).
+pub type Endpoint = SocketAddr;
+
+/// Direction-independent key of a TCP 4-tuple: the two endpoints in a
+/// canonical order (smaller first), as pcap-analyzer and Community ID do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    /// Builds the key and says whether `src` is the `lo` side.
+    pub fn new(src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
+        if (src.ip(), src.port()) <= (dst.ip(), dst.port()) {
+            (FlowKey { lo: src, hi: dst }, true)
+        } else {
+            (FlowKey { lo: dst, hi: src }, false)
+        }
+    }
+}
+
+/// Community ID v1 (seed 0, base64) of a TCP flow, so rows join with Zeek,
+/// Suricata and Arkime data. Empty when the two addresses are of different
+/// families (impossible for a real TCP flow).
+pub fn community_id(a: Endpoint, b: Endpoint) -> String {
+    let ip = |e: Endpoint| -> IpAddr { e.ip() };
+    community_id::calculate_community_id(0, ip(a), ip(b), Some(a.port()), Some(b.port()), 6, Default::default()).unwrap_or_default()
+}
+
+/// A TCP sequence number. Ordering and distance use wrapping arithmetic
+/// (RFC 793 §3.3, RFC 1982 serial numbers), so comparisons stay correct across
+/// the 2^32 wrap as long as the two numbers are less than 2^31 apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct SeqNum(pub u32);
+
+impl SeqNum {
+    /// Signed distance from `other` to `self`: positive when `self` is after.
+    pub fn diff(self, other: SeqNum) -> i32 {
+        self.0.wrapping_sub(other.0) as i32
+    }
+
+    pub fn wrapping_add(self, n: u32) -> SeqNum {
+        SeqNum(self.0.wrapping_add(n))
+    }
+
+    pub fn is_after(self, other: SeqNum) -> bool {
+        self.diff(other) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_wraps() {
+        let a = SeqNum(u32::MAX - 10);
+        let b = a.wrapping_add(20);
+        assert_eq!(b.0, 9);
+        assert_eq!(b.diff(a), 20);
+        assert_eq!(a.diff(b), -20);
+        assert!(b.is_after(a));
+    }
+
+    #[test]
+    fn timestamp_format() {
+        let ts = Timestamp::from_secs_frac(1_700_000_000, 123_456_789);
+        assert_eq!(ts.rfc3339_micros(), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(Timestamp(0).rfc3339_micros(), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn flow_key_is_symmetric() {
+        let a: Endpoint = "10.0.0.1:5000".parse().unwrap();
+        let b: Endpoint = "10.0.0.2:80".parse().unwrap();
+        let (k1, a_lo) = FlowKey::new(a, b);
+        let (k2, b_lo) = FlowKey::new(b, a);
+        assert_eq!(k1, k2);
+        assert!(a_lo && !b_lo);
+    }
+
+    #[test]
+    fn community_id_matches_spec_example() {
+        // From the community-id crate docs / spec baseline: 1.2.3.4:1122 -> 5.6.7.8:3344 TCP.
+        let a: Endpoint = "1.2.3.4:1122".parse().unwrap();
+        let b: Endpoint = "5.6.7.8:3344".parse().unwrap();
+        assert_eq!(community_id(a, b), "1:wCb3OG7yAFWelaUydu0D+125CLM=");
+        assert_eq!(community_id(b, a), "1:wCb3OG7yAFWelaUydu0D+125CLM=");
+    }
+}
