@@ -23,4 +23,5 @@
 pub mod capture;
 pub mod decode;
 pub mod error;
+pub mod flow;
 pub mod model;
