@@ -24,4 +24,6 @@ pub mod capture;
 pub mod decode;
 pub mod error;
 pub mod flow;
+pub mod http;
 pub mod model;
+pub mod ws;
