@@ -26,4 +26,7 @@ pub mod error;
 pub mod flow;
 pub mod http;
 pub mod model;
+pub mod pipeline;
+pub mod report;
+pub mod session;
 pub mod ws;

@@ -1,1 +1,168 @@
-fn main() {}
+//! The `wsforensics` command: parses arguments, runs the library's analysis,
+//! writes the reports, picks the exit code. Everything else is in the
+//! library.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, analyze};
+use wsforensics::report::csv::{CsvOptions, CsvWriter};
+use wsforensics::report::summary::{CaptureTotals, Summary, render_text};
+use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, RecordSink};
+
+const EXAMPLES: &str = "\
+Examples:
+  wsforensics capture.pcap                      summary of every WebSocket connection and close
+  wsforensics capture.pcap --csv out/           also write connections/frames/closes/findings.csv
+  wsforensics rotated-0.pcap rotated-1.pcap     several files, analyzed as one capture in time order";
+
+#[derive(Parser, Debug)]
+#[command(name = "wsforensics", version, about = "Offline forensic analysis of WebSocket connections in packet captures", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyze capture files (the default command).
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng), analyzed together in time order.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<PathBuf>,
+    /// Write connections.csv, frames.csv, closes.csv and findings.csv into DIR.
+    #[arg(long, value_name = "DIR")]
+    csv: Option<PathBuf>,
+    /// Worker threads (default: one per core). Output is the same for any value.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Write text from the traffic into CSV cells as is (no formula-injection guard).
+    #[arg(long)]
+    raw_csv: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Sends records to the summary and, if asked, the CSV files.
+struct Outputs {
+    summary: Summary,
+    csv: Option<CsvWriter>,
+    error: Option<wsforensics::error::Error>,
+}
+
+impl Outputs {
+    fn write(&mut self, f: impl FnOnce(&mut CsvWriter) -> Result<(), wsforensics::error::Error>) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(w) = self.csv.as_mut()
+            && let Err(e) = f(w)
+        {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl RecordSink for Outputs {
+    fn connection(&mut self, rec: ConnectionRecord) {
+        self.summary.connection(&rec);
+        self.write(|w| w.connection(&rec));
+    }
+    fn frame(&mut self, rec: FrameRecord) {
+        self.summary.frame(&rec);
+        self.write(|w| w.frame(&rec));
+    }
+    fn close(&mut self, rec: CloseRecord) {
+        self.summary.close(&rec);
+        self.write(|w| w.close(&rec));
+    }
+    fn finding(&mut self, rec: Finding) {
+        self.summary.finding(&rec);
+        self.write(|w| w.finding(&rec));
+    }
+}
+
+/// `wsforensics FILE...` means `wsforensics analyze FILE...`.
+fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let known = ["analyze", "help", "-h", "--help", "-V", "--version"];
+    if let Some(first) = args.get(1)
+        && !known.iter().any(|k| first == *k)
+    {
+        args.insert(1, "analyze".into());
+    }
+    args
+}
+
+fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = AnalysisOptions::default();
+    if let Some(n) = a.threads {
+        anyhow::ensure!(n >= 1, "--threads must be at least 1");
+        opts.threads = n;
+    }
+    let csv = match &a.csv {
+        Some(dir) => Some(
+            CsvWriter::create(dir, CsvOptions { raw: a.raw_csv })
+                .with_context(|| format!("cannot write CSV files into {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let mut out = Outputs { summary: Summary::default(), csv, error: None };
+    let stats: AnalysisStats = analyze(&a.captures, &opts, &mut out, &mut ())?;
+    if let Some(e) = out.error.take() {
+        return Err(e.into());
+    }
+    if let Some(w) = out.csv.take() {
+        w.finish()?;
+    }
+    let notices: Vec<String> = stats.notices.iter().map(|n| n.to_string()).collect();
+    if !a.quiet {
+        let totals = CaptureTotals {
+            files: stats.files.len(),
+            packets: stats.packets,
+            tcp_connections: stats.tcp_connections,
+            notices: notices.clone(),
+        };
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        render_text(&out.summary, &totals, &mut lock)?;
+        lock.flush()?;
+    } else if !notices.is_empty() && std::io::stderr().is_terminal() {
+        for n in &notices {
+            eprintln!("warning: {n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse_from(with_default_command(std::env::args_os().collect())) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Analyze(a) => run_analyze(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // A closed pipe (`| head`) is not an error.
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

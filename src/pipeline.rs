@@ -1,0 +1,407 @@
+//! Drives the stages over a capture: the only module that knows them all and
+//! the only one that uses threads.
+//!
+//! The reader (the calling thread) reads records, decodes them to TCP
+//! segments and numbers connections with the flow table, in capture order.
+//! Segments are cut into batches; each batch is split by connection over
+//! `threads` shards (a connection always goes to the same shard, so its
+//! state never crosses threads), and the shards run in parallel with rayon
+//! while the reader prepares the next batch. Each shard's output is tagged
+//! with the packet that produced it; merging by that tag gives the same
+//! output order for any thread count.
+//!
+//! Memory is bounded by the work in flight: a connection's state is dropped
+//! as soon as it ends (RST, or FIN both ways), or when the flow table
+//! evicts it; records leave through the sink as each batch completes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::capture::{CaptureNotice, CaptureReader};
+use crate::decode::{Decoded, decode_packet};
+use crate::error::Error;
+use crate::flow::{FlowTable, ReassemblyConfig, SegmentIn, Side, StreamEvent, TcpStreamPair};
+use crate::model::{ConnId, Endpoint, PacketIndex, Timestamp};
+use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, RecordSink};
+use crate::session::{OPENER, RESPONDER, Session, SessionConfig, TcpTotals};
+
+/// What the analysis needs to know.
+#[derive(Clone, Debug)]
+pub struct AnalysisOptions {
+    /// Worker shards (1 = everything on one thread).
+    pub threads: usize,
+    /// Segments per batch handed to the shards.
+    pub batch: usize,
+    pub session: SessionConfig,
+    pub reassembly: ReassemblyConfig,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        AnalysisOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            batch: 8192,
+            session: SessionConfig::default(),
+            reassembly: ReassemblyConfig::default(),
+        }
+    }
+}
+
+/// Capture-level totals.
+#[derive(Clone, Debug, Default)]
+pub struct AnalysisStats {
+    pub files: Vec<PathBuf>,
+    pub packets: u64,
+    pub tcp_segments: u64,
+    /// Packets that were not TCP or could not be decoded, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// TCP connections seen (the `tcp.stream` count).
+    pub tcp_connections: u64,
+    pub notices: Vec<CaptureNotice>,
+    pub bytes_read: u64,
+}
+
+/// Called between batches with the totals so far (for a progress bar).
+pub trait Progress {
+    fn update(&mut self, _bytes_read: u64, _bytes_total: u64, _packets: u64, _open_connections: usize) {}
+}
+
+impl Progress for () {}
+
+/// A record and where it belongs in the output order.
+#[derive(Debug)]
+enum Record {
+    Connection(Box<ConnectionRecord>),
+    Frame(FrameRecord),
+    Close(CloseRecord),
+    Finding(Finding),
+}
+
+/// Output order: packet that produced the record, then connection, then
+/// production order.
+type Key = (PacketIndex, ConnId, u32);
+
+/// What the reader hands to a shard.
+#[derive(Debug)]
+enum Job {
+    Segment {
+        conn: ConnId,
+        from_opener: bool,
+        src: Endpoint,
+        dst: Endpoint,
+        seq: u32,
+        ack: Option<u32>,
+        syn: bool,
+        fin: bool,
+        rst: bool,
+        missing_len: u32,
+        /// Range of the payload in the batch's byte arena.
+        payload: (usize, usize),
+        packet: PacketIndex,
+        ts: Timestamp,
+    },
+    /// The flow table is done with this connection (evicted or superseded
+    /// by port reuse): flush it.
+    Finish { conn: ConnId, packet: PacketIndex },
+}
+
+/// One shard's share of a batch: jobs in capture order and their payloads.
+#[derive(Debug, Default)]
+struct ShardBatch {
+    jobs: Vec<Job>,
+    bytes: Vec<u8>,
+}
+
+/// A connection being analyzed on a shard.
+struct Conn {
+    pair: TcpStreamPair,
+    session: Session,
+}
+
+/// Per-shard state: the connections it owns and its output buffer.
+struct Shard {
+    conns: HashMap<ConnId, Conn>,
+    /// Connections already finished (or not WebSocket) whose later packets
+    /// are ignored until the flow table forgets them.
+    retired: HashSet<ConnId>,
+    out: Vec<(Key, Record)>,
+    opts: AnalysisOptions,
+}
+
+/// Collects a shard's records with their order key.
+struct Tagger<'a> {
+    out: &'a mut Vec<(Key, Record)>,
+    packet: PacketIndex,
+    conn: ConnId,
+    seq: u32,
+}
+
+impl Tagger<'_> {
+    fn push(&mut self, r: Record) {
+        self.out.push(((self.packet, self.conn, self.seq), r));
+        self.seq += 1;
+    }
+}
+
+impl RecordSink for Tagger<'_> {
+    fn connection(&mut self, rec: ConnectionRecord) {
+        self.push(Record::Connection(Box::new(rec)));
+    }
+    fn frame(&mut self, rec: FrameRecord) {
+        self.push(Record::Frame(rec));
+    }
+    fn close(&mut self, rec: CloseRecord) {
+        self.push(Record::Close(rec));
+    }
+    fn finding(&mut self, rec: Finding) {
+        self.push(Record::Finding(rec));
+    }
+}
+
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Opener => OPENER,
+        Side::Responder => RESPONDER,
+    }
+}
+
+impl Shard {
+    fn new(opts: AnalysisOptions) -> Shard {
+        Shard { conns: HashMap::new(), retired: HashSet::new(), out: Vec::new(), opts }
+    }
+
+    fn run(&mut self, batch: &ShardBatch) {
+        for job in &batch.jobs {
+            match *job {
+                Job::Segment { conn, from_opener, src, dst, seq, ack, syn, fin, rst, missing_len, payload, packet, ts } => {
+                    if self.retired.contains(&conn) {
+                        continue;
+                    }
+                    let bytes = batch.bytes.get(payload.0..payload.1).unwrap_or_default();
+                    let seg = SegmentIn { seq, ack, syn, fin, rst, payload: bytes, missing_len, packet, ts };
+                    self.segment(conn, from_opener, src, dst, &seg);
+                }
+                Job::Finish { conn, packet } => {
+                    self.retired.remove(&conn);
+                    if let Some(c) = self.conns.remove(&conn) {
+                        self.finish(conn, c, packet);
+                    }
+                }
+            }
+        }
+    }
+
+    fn segment(&mut self, conn: ConnId, from_opener: bool, src: Endpoint, dst: Endpoint, seg: &SegmentIn<'_>) {
+        let opts = &self.opts;
+        let c = self.conns.entry(conn).or_insert_with(|| {
+            let (opener, responder) = if from_opener { (src, dst) } else { (dst, src) };
+            Conn {
+                pair: TcpStreamPair::new(opts.reassembly),
+                session: Session::new(conn, opener, responder, seg.packet, seg.ts, opts.session),
+            }
+        });
+        let side = if from_opener { OPENER } else { RESPONDER };
+        c.session.packet(seg.packet, seg.ts);
+        if seg.syn {
+            c.session.syn(side, seg.ack.is_some());
+        }
+        let mut tag = Tagger { out: &mut self.out, packet: seg.packet, conn, seq: 0 };
+        let session = &mut c.session;
+        c.pair.segment(from_opener, seg, &mut |s, ev| deliver(session, side_index(s), ev, &mut tag));
+        if c.session.is_done() {
+            // Not WebSocket: no need to follow it further.
+            self.conns.remove(&conn);
+            self.retired.insert(conn);
+        } else if c.pair.is_closed() {
+            if let Some(c) = self.conns.remove(&conn) {
+                self.finish(conn, c, seg.packet);
+            }
+            self.retired.insert(conn);
+        }
+    }
+
+    fn finish(&mut self, conn: ConnId, mut c: Conn, packet: PacketIndex) {
+        let mut tag = Tagger { out: &mut self.out, packet, conn, seq: 0 };
+        let session = &mut c.session;
+        c.pair.finish(&mut |s, ev| deliver(session, side_index(s), ev, &mut tag));
+        let totals = Side::BOTH.map(|s| {
+            let st = c.pair.stats(s);
+            TcpTotals { captured: st.bytes_captured, not_delivered: st.bytes_captured.saturating_sub(st.bytes_delivered) }
+        });
+        c.session.finish(totals, &mut tag);
+    }
+
+    /// End of capture: flush every open connection, in connection order.
+    fn finish_all(&mut self) {
+        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(c) = self.conns.remove(&id) {
+                self.finish(id, c, PacketIndex::MAX);
+            }
+        }
+        self.retired.clear();
+    }
+}
+
+/// Hands one reassembly event to the session.
+fn deliver(session: &mut Session, side: usize, ev: StreamEvent<'_>, out: &mut dyn RecordSink) {
+    match ev {
+        StreamEvent::Data { offset, bytes, packet, ts } => session.data(side, offset, bytes, packet, ts, out),
+        StreamEvent::Gap { offset, len, packet, ts, reason } => {
+            session.tcp_gap(side, offset, len, packet, ts, reason.as_str(), out);
+            session.gap(side, offset, len, packet, ts, out);
+        }
+        StreamEvent::Fin { packet, .. } => session.fin(side, packet),
+        StreamEvent::Rst { packet, .. } => session.rst(side, packet),
+        StreamEvent::OverlapConflict { offset, len, packet, ts, first_packet } => {
+            session.overlap_conflict(side, offset, len, packet, ts, first_packet)
+        }
+    }
+}
+
+/// Analyzes the capture files as one capture, sending records to `sink` in
+/// a deterministic order.
+pub fn analyze(
+    paths: &[PathBuf],
+    opts: &AnalysisOptions,
+    sink: &mut dyn RecordSink,
+    progress: &mut dyn Progress,
+) -> Result<AnalysisStats, Error> {
+    let threads = opts.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Output { path: PathBuf::from("<threads>"), message: e.to_string() })?;
+    let mut reader = CaptureReader::open(paths)?;
+    let mut stats = AnalysisStats { files: paths.to_vec(), ..AnalysisStats::default() };
+    let mut table = FlowTable::default();
+    let mut shards: Vec<Shard> = (0..threads).map(|_| Shard::new(opts.clone())).collect();
+    let mut evicted = Vec::new();
+    let mut eof = false;
+
+    // The reader fills one set of batches while the shards work on the
+    // other; records go to the sink between batches, on this thread.
+    let mut batches = read_batch(&mut reader, &mut table, &mut stats, &mut evicted, threads, opts.batch, &mut eof)?;
+    loop {
+        let current = std::mem::take(&mut batches);
+        let done_reading = eof;
+        let (next, ()) = pool.join(
+            || {
+                if done_reading {
+                    Ok(Vec::new())
+                } else {
+                    read_batch(&mut reader, &mut table, &mut stats, &mut evicted, threads, opts.batch, &mut eof)
+                }
+            },
+            || shards.par_iter_mut().zip(current.par_iter()).for_each(|(shard, batch)| shard.run(batch)),
+        );
+        emit(&mut shards, sink);
+        progress.update(reader.bytes_read(), reader.total_bytes(), stats.packets, shards.iter().map(|s| s.conns.len()).sum());
+        batches = next?;
+        if done_reading && batches.is_empty() {
+            break;
+        }
+    }
+    pool.install(|| shards.par_iter_mut().for_each(Shard::finish_all));
+    emit(&mut shards, sink);
+    stats.tcp_connections = table.connections_seen();
+    stats.notices = reader.notices().to_vec();
+    stats.bytes_read = reader.bytes_read();
+    Ok(stats)
+}
+
+/// Reads up to `batch` TCP segments and splits them over the shards.
+fn read_batch(
+    reader: &mut CaptureReader,
+    table: &mut FlowTable,
+    stats: &mut AnalysisStats,
+    evicted: &mut Vec<ConnId>,
+    shards: usize,
+    batch: usize,
+    eof: &mut bool,
+) -> Result<Vec<ShardBatch>, Error> {
+    let mut out: Vec<ShardBatch> = (0..shards).map(|_| ShardBatch::default()).collect();
+    let shard_of = |conn: ConnId| (conn % shards as u64) as usize;
+    let mut segments = 0;
+    while segments < batch {
+        let Some(pkt) = reader.next_packet()? else {
+            *eof = true;
+            break;
+        };
+        stats.packets += 1;
+        let tcp = match decode_packet(pkt.linktype, &pkt.data) {
+            Decoded::Tcp(t) => t,
+            Decoded::Skipped(reason) => {
+                *stats.skipped.entry(reason.id().to_string()).or_default() += 1;
+                continue;
+            }
+        };
+        stats.tcp_segments += 1;
+        segments += 1;
+        let seg = SegmentIn {
+            seq: tcp.seq,
+            ack: tcp.flags.ack.then_some(tcp.ack),
+            syn: tcp.flags.syn,
+            fin: tcp.flags.fin,
+            rst: tcp.flags.rst,
+            payload: tcp.payload,
+            missing_len: tcp.missing_len,
+            packet: pkt.index,
+            ts: pkt.ts,
+        };
+        let hit = table.lookup(tcp.src, tcp.dst, &seg);
+        if let Some(old) = hit.superseded
+            && let Some(b) = out.get_mut(shard_of(old))
+        {
+            b.jobs.push(Job::Finish { conn: old, packet: pkt.index });
+        }
+        let Some(b) = out.get_mut(shard_of(hit.conn)) else { continue };
+        let start = b.bytes.len();
+        b.bytes.extend_from_slice(tcp.payload);
+        b.jobs.push(Job::Segment {
+            conn: hit.conn,
+            from_opener: hit.from_opener,
+            src: tcp.src,
+            dst: tcp.dst,
+            seq: seg.seq,
+            ack: seg.ack,
+            syn: seg.syn,
+            fin: seg.fin,
+            rst: seg.rst,
+            missing_len: seg.missing_len,
+            payload: (start, b.bytes.len()),
+            packet: pkt.index,
+            ts: pkt.ts,
+        });
+        let (index, ts) = (pkt.index, pkt.ts);
+        table.expire(ts, evicted);
+        for conn in evicted.drain(..) {
+            if let Some(b) = out.get_mut(shard_of(conn)) {
+                b.jobs.push(Job::Finish { conn, packet: index });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Merges the shards' output in key order and hands it to the sink.
+fn emit(shards: &mut [Shard], sink: &mut dyn RecordSink) {
+    let mut all: Vec<(Key, Record)> = Vec::with_capacity(shards.iter().map(|s| s.out.len()).sum());
+    for s in shards.iter_mut() {
+        all.append(&mut s.out);
+    }
+    // Each shard's output is already in key order; a stable sort of the
+    // concatenation is a merge.
+    all.sort_by_key(|(k, _)| *k);
+    for (_, r) in all {
+        match r {
+            Record::Connection(c) => sink.connection(*c),
+            Record::Frame(f) => sink.frame(f),
+            Record::Close(c) => sink.close(c),
+            Record::Finding(f) => sink.finding(f),
+        }
+    }
+}

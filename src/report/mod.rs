@@ -1,0 +1,8 @@
+//! Output: the terminal summary and the CSV files.
+//!
+//! Owns: formatting. Takes records (plain data) and writes them.
+//! May import: model, session::record, ws (names of opcodes and codes).
+//! Must not import: capture, decode, flow, pipeline.
+
+pub mod csv;
+pub mod summary;

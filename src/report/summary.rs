@@ -1,0 +1,228 @@
+//! The terminal summary: totals accumulated while records stream past, and a
+//! plain-text rendering of them.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::model::{Direction, Timestamp};
+use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, HandshakeState, Termination};
+use crate::ws::{close, opcode};
+
+/// At most this many individual close lines are kept for the terminal; the
+/// CSV files have all of them.
+pub const MAX_CLOSE_LINES: usize = 200;
+
+/// A close worth a line of its own (anything but 1000).
+#[derive(Clone, Debug)]
+pub struct CloseLine {
+    pub ts: Timestamp,
+    pub conn_id: u64,
+    pub direction: Direction,
+    pub code: Option<u16>,
+    pub reason: String,
+    pub packet: u64,
+}
+
+/// Totals over the whole analysis.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub connections: u64,
+    pub handshake_ok: u64,
+    pub handshake_failed: u64,
+    pub handshake_missing: u64,
+    /// Frames by direction and opcode.
+    pub frames: [[u64; 16]; 2],
+    pub messages: [u64; 2],
+    /// Close frames by code (`None`: no status) and direction.
+    pub closes: BTreeMap<(Option<u16>, Direction), u64>,
+    /// Connections by who sent the first Close.
+    pub initiator_client: u64,
+    pub initiator_server: u64,
+    /// Connections that ended without any Close frame, by how they ended.
+    pub no_close: BTreeMap<&'static str, u64>,
+    pub close_lines: Vec<CloseLine>,
+    pub close_lines_dropped: u64,
+    pub findings: BTreeMap<&'static str, u64>,
+    pub gap_bytes: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+impl Summary {
+    pub fn connection(&mut self, c: &ConnectionRecord) {
+        self.connections += 1;
+        match c.handshake {
+            HandshakeState::Ok => self.handshake_ok += 1,
+            HandshakeState::Failed => self.handshake_failed += 1,
+            HandshakeState::Missing => self.handshake_missing += 1,
+        }
+        for i in 0..2 {
+            self.messages[i] += c.messages[i];
+        }
+        match c.close_initiator {
+            Some(Direction::ClientToServer) => self.initiator_client += 1,
+            Some(Direction::ServerToClient) => self.initiator_server += 1,
+            None => {}
+        }
+        if matches!(c.termination, Termination::Fin | Termination::Rst | Termination::CaptureEnd) && c.handshake != HandshakeState::Failed {
+            *self.no_close.entry(c.termination.as_str()).or_default() += 1;
+        }
+        self.gap_bytes += c.bytes[0].gap + c.bytes[1].gap;
+        self.first_ts = Some(self.first_ts.map_or(c.start_ts, |t| t.min(c.start_ts)));
+        self.last_ts = Some(self.last_ts.map_or(c.end_ts, |t| t.max(c.end_ts)));
+    }
+
+    pub fn frame(&mut self, f: &FrameRecord) {
+        if let Some(n) = self.frames[f.direction.index()].get_mut(usize::from(f.header.opcode & 0x0f)) {
+            *n += 1;
+        }
+    }
+
+    pub fn close(&mut self, c: &CloseRecord) {
+        *self.closes.entry((c.code, c.direction)).or_default() += 1;
+        if c.code != Some(1000) {
+            if self.close_lines.len() < MAX_CLOSE_LINES {
+                self.close_lines.push(CloseLine {
+                    ts: c.ts,
+                    conn_id: c.conn_id,
+                    direction: c.direction,
+                    code: c.code,
+                    reason: c.reason.clone(),
+                    packet: c.packet,
+                });
+            } else {
+                self.close_lines_dropped += 1;
+            }
+        }
+    }
+
+    pub fn finding(&mut self, f: &Finding) {
+        *self.findings.entry(f.kind).or_default() += 1;
+    }
+
+    pub fn total_frames(&self) -> u64 {
+        self.frames.iter().flatten().sum()
+    }
+}
+
+/// Replaces control characters so text from the traffic cannot drive the
+/// terminal (escape sequences, carriage returns): shown as `\x1b`, `\n`...
+pub fn escape_control(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes the summary as text.
+pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "Capture: {} file(s), {} packets, {} TCP connections", capture.files, capture.packets, capture.tcp_connections)?;
+    if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
+        writeln!(w, "WebSocket time span: {a} .. {b} ({:.3} s)", b.secs_since(a))?;
+    }
+    for notice in &capture.notices {
+        writeln!(w, "  capture damage: {}", escape_control(notice))?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "WebSocket connections: {}  (upgrades ok {}, failed {}, handshake not captured {})",
+        s.connections, s.handshake_ok, s.handshake_failed, s.handshake_missing
+    )?;
+    writeln!(
+        w,
+        "Frames: {}  (client->server {}, server->client {})",
+        s.total_frames(),
+        s.frames[0].iter().sum::<u64>(),
+        s.frames[1].iter().sum::<u64>()
+    )?;
+    writeln!(w, "  {:<14} {:>12} {:>12}", "opcode", "c2s", "s2c")?;
+    for op in 0..16u8 {
+        let (c, v) = (s.frames[0][usize::from(op)], s.frames[1][usize::from(op)]);
+        if c + v > 0 {
+            writeln!(w, "  {:<14} {:>12} {:>12}", format!("{} ({op})", opcode::name(op)), c, v)?;
+        }
+    }
+    writeln!(w, "Messages: client->server {}, server->client {}", s.messages[0], s.messages[1])?;
+    writeln!(w)?;
+    writeln!(w, "Closes (Close frames by code and sender):")?;
+    if s.closes.is_empty() {
+        writeln!(w, "  none")?;
+    }
+    let mut by_code: BTreeMap<Option<u16>, [u64; 2]> = BTreeMap::new();
+    for ((code, dir), n) in &s.closes {
+        by_code.entry(*code).or_default()[dir.index()] += n;
+    }
+    for (code, [c, v]) in &by_code {
+        let (code_s, name) = match code {
+            Some(c) => (c.to_string(), close::code_name(*c)),
+            None => ("-".to_string(), "no status code (peer reports 1005)"),
+        };
+        writeln!(w, "  {code_s:>5} {name:<36} from client {c:>8}  from server {v:>8}")?;
+    }
+    writeln!(w, "Close initiated by: client {}, server {}", s.initiator_client, s.initiator_server)?;
+    if !s.no_close.is_empty() {
+        let parts: Vec<String> = s.no_close.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(w, "Connections with no Close frame (endpoints report 1006 Abnormal Closure): {}", parts.join(", "))?;
+    }
+    if !s.close_lines.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "Closes other than 1000:")?;
+        for l in &s.close_lines {
+            let (code_s, name) = match l.code {
+                Some(c) => (c.to_string(), close::code_name(c)),
+                None => ("-".to_string(), "no status code (1005)"),
+            };
+            let reason = if l.reason.is_empty() { String::new() } else { format!(" \"{}\"", escape_control(&l.reason)) };
+            writeln!(
+                w,
+                "  {}  conn {:<5} {} sent {code_s} {name}{reason}  (frame.number == {})",
+                l.ts,
+                l.conn_id,
+                l.direction.sender().as_str(),
+                l.packet
+            )?;
+        }
+        if s.close_lines_dropped > 0 {
+            writeln!(w, "  ... and {} more (see closes.csv)", s.close_lines_dropped)?;
+        }
+    }
+    if !s.findings.is_empty() || s.gap_bytes > 0 {
+        writeln!(w)?;
+        writeln!(w, "Findings:")?;
+        if s.gap_bytes > 0 {
+            writeln!(w, "  {} bytes never captured (TCP gaps) in WebSocket connections", s.gap_bytes)?;
+        }
+        for (k, n) in &s.findings {
+            writeln!(w, "  {k}: {n}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Capture-level totals for the summary header.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureTotals {
+    pub files: usize,
+    pub packets: u64,
+    pub tcp_connections: u64,
+    pub notices: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("a\x1b[31mred\r\n"), "a\\x1b[31mred\\r\\n");
+        assert_eq!(escape_control("plain ü"), "plain ü");
+    }
+}

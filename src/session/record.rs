@@ -1,0 +1,206 @@
+//! The records the analysis produces: one per connection, per frame, per
+//! close frame, and per finding about the capture or the protocol. They are
+//! plain data; `report` formats them.
+
+use crate::model::{ConnId, Direction, Endpoint, PacketIndex, Timestamp};
+use crate::ws::FrameHeader;
+
+/// How the WebSocket opening handshake looked in the capture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandshakeState {
+    /// A request asking for `Upgrade: websocket` was answered with 101.
+    Ok,
+    /// The upgrade was asked for and refused (non-101), or never answered.
+    Failed,
+    /// No handshake was captured; the connection was recognised from its frames.
+    Missing,
+}
+
+impl HandshakeState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HandshakeState::Ok => "ok",
+            HandshakeState::Failed => "failed",
+            HandshakeState::Missing => "missing",
+        }
+    }
+}
+
+/// How the TCP connection ended, as far as the capture shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// Close frames both ways.
+    CloseHandshake,
+    /// One side sent a Close and the other never answered with one.
+    CloseUnanswered,
+    /// No Close frame; the TCP connection ended with FIN.
+    Fin,
+    /// No Close frame; the TCP connection was reset.
+    Rst,
+    /// No Close frame and no FIN/RST: the capture ended first.
+    CaptureEnd,
+}
+
+impl Termination {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Termination::CloseHandshake => "close_handshake",
+            Termination::CloseUnanswered => "close_unanswered",
+            Termination::Fin => "fin",
+            Termination::Rst => "rst",
+            Termination::CaptureEnd => "capture_end",
+        }
+    }
+}
+
+/// What the handshake said, for the connection record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandshakeInfo {
+    pub method: String,
+    pub path: String,
+    pub host: String,
+    pub origin: String,
+    pub user_agent: String,
+    pub key: String,
+    pub version: String,
+    /// Subprotocols the client offered.
+    pub protocols_offered: String,
+    /// Extensions the client offered.
+    pub extensions_offered: String,
+    /// HTTP status of the answer (0 when none was captured).
+    pub status: u16,
+    /// Subprotocol the server selected.
+    pub subprotocol: String,
+    /// Extensions the server agreed to.
+    pub extensions: String,
+    pub accept: String,
+    /// `Sec-WebSocket-Accept` matches the key: `Some(true/false)`, or `None`
+    /// when it could not be checked (no key or no answer).
+    pub accept_valid: Option<bool>,
+    /// Packet carrying the end of the request head, and of the response head.
+    pub request_packet: Option<PacketIndex>,
+    pub response_packet: Option<PacketIndex>,
+    pub request_ts: Option<Timestamp>,
+    pub response_ts: Option<Timestamp>,
+    /// Every request header, for matching log events later (X-Request-Id...).
+    pub request_headers: Vec<(String, String)>,
+}
+
+/// Per-direction byte accounting: every captured payload byte of the
+/// direction is in exactly one of handshake, frame headers, frame payload,
+/// undecoded or duplicate; gap bytes were never captured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByteAccount {
+    /// TCP payload bytes in the capture, retransmissions included.
+    pub captured: u64,
+    /// HTTP heads (and bodies of HTTP exchanges before the upgrade).
+    pub handshake: u64,
+    pub frame_headers: u64,
+    pub frame_payload: u64,
+    /// Captured but not decodable as frames (see the findings for reasons).
+    pub undecoded: u64,
+    /// Retransmitted copies of bytes already counted.
+    pub duplicate: u64,
+    /// Never captured (holes in the sequence space, snaplen cuts).
+    pub gap: u64,
+}
+
+impl ByteAccount {
+    /// The accounted bytes; equals `captured` when nothing was lost.
+    pub fn accounted(&self) -> u64 {
+        self.handshake + self.frame_headers + self.frame_payload + self.undecoded + self.duplicate
+    }
+}
+
+/// One WebSocket connection (a row of connections.csv).
+#[derive(Clone, Debug)]
+pub struct ConnectionRecord {
+    pub conn_id: ConnId,
+    pub community_id: String,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// How the roles were decided (SYN, HTTP request, masking, port).
+    pub roles_from: &'static str,
+    pub first_packet: PacketIndex,
+    pub last_packet: PacketIndex,
+    pub start_ts: Timestamp,
+    pub end_ts: Timestamp,
+    pub handshake: HandshakeState,
+    pub http: HandshakeInfo,
+    /// Per direction, indexed by `Direction::index()`.
+    pub frames: [u64; 2],
+    pub messages: [u64; 2],
+    pub payload_bytes: [u64; 2],
+    pub close_code: [Option<u16>; 2],
+    /// A Close frame was sent in that direction (with or without a code).
+    pub close_sent: [bool; 2],
+    pub close_initiator: Option<Direction>,
+    pub termination: Termination,
+    pub fin_packet: [Option<PacketIndex>; 2],
+    pub rst_packet: Option<PacketIndex>,
+    pub rst_from: Option<Direction>,
+    pub bytes: [ByteAccount; 2],
+}
+
+/// One WebSocket frame (a row of frames.csv).
+#[derive(Clone, Debug)]
+pub struct FrameRecord {
+    pub conn_id: ConnId,
+    pub direction: Direction,
+    pub index: u64,
+    pub header: FrameHeader,
+    pub stream_offset: u64,
+    pub first_packet: PacketIndex,
+    pub last_packet: PacketIndex,
+    pub first_ts: Timestamp,
+    pub ts: Timestamp,
+    pub captured_len: u64,
+    pub gap_len: u64,
+    pub truncated: bool,
+    /// 0-based index of the data message this frame belongs to (per
+    /// direction); `None` for control frames and orphan continuations.
+    pub message_index: Option<u64>,
+    /// Close frames: the status code and reason.
+    pub close_code: Option<u16>,
+    pub close_reason: Option<String>,
+    /// Kept payload bytes (control frames whole, data frames' preview).
+    pub payload: Vec<u8>,
+}
+
+/// A Close frame (a row of closes.csv).
+#[derive(Clone, Debug)]
+pub struct CloseRecord {
+    pub conn_id: ConnId,
+    pub direction: Direction,
+    pub frame_index: u64,
+    pub ts: Timestamp,
+    pub packet: PacketIndex,
+    /// `None` when the Close frame carries no status (the peer reports 1005).
+    pub code: Option<u16>,
+    pub reason: String,
+    /// The first Close frame of the connection.
+    pub initiator: bool,
+}
+
+/// Something the analysis noticed about the capture or the traffic that is
+/// not a frame: gaps, undecodable bytes, overlap conflicts, handshake
+/// problems. `kind` is a stable id.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub conn_id: Option<ConnId>,
+    pub direction: Option<Direction>,
+    pub kind: &'static str,
+    pub packet: Option<PacketIndex>,
+    pub ts: Option<Timestamp>,
+    pub stream_offset: Option<u64>,
+    pub len: Option<u64>,
+    pub detail: String,
+}
+
+/// Receives records as the analysis produces them.
+pub trait RecordSink {
+    fn connection(&mut self, rec: ConnectionRecord);
+    fn frame(&mut self, rec: FrameRecord);
+    fn close(&mut self, rec: CloseRecord);
+    fn finding(&mut self, rec: Finding);
+}
