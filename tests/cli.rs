@@ -1,0 +1,148 @@
+//! The command line and its CSV files, run as a user would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::public_dir;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wsforensics"))
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r.records().map(|row| row.unwrap().iter().map(str::to_string).collect()).collect();
+    (header, rows)
+}
+
+fn col(header: &[String], row: &[String], name: &str) -> String {
+    let i = header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    row[i].clone()
+}
+
+#[test]
+fn csv_export_of_a_1009_close() {
+    let capture = public_dir().join("zeek/message-too-big-status.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().arg(&capture).arg("--csv").arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("WebSocket connections: 1"), "{stdout}");
+    assert!(stdout.contains("1009"), "summary names the 1009 close: {stdout}");
+    assert!(stdout.contains("Message Too Big"), "{stdout}");
+
+    let (h, rows) = read_csv(&dir.path().join("connections.csv"));
+    assert_eq!(
+        &h[..24],
+        &[
+            "conn_id",
+            "community_id",
+            "client_ip",
+            "client_port",
+            "server_ip",
+            "server_port",
+            "start_ts",
+            "end_ts",
+            "handshake",
+            "http_status",
+            "path",
+            "subprotocol",
+            "extensions",
+            "frames_c2s",
+            "frames_s2c",
+            "messages_c2s",
+            "messages_s2c",
+            "payload_bytes_c2s",
+            "payload_bytes_s2c",
+            "close_code_c2s",
+            "close_code_s2c",
+            "close_initiator",
+            "termination",
+            "gap_bytes"
+        ]
+    );
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(col(&h, r, "handshake"), "ok");
+    assert_eq!(col(&h, r, "http_status"), "101");
+    assert_eq!(col(&h, r, "close_code_c2s"), "1009");
+    assert_eq!(col(&h, r, "close_code_s2c"), "1000");
+    assert_eq!(col(&h, r, "close_initiator"), "client");
+    assert_eq!(col(&h, r, "termination"), "close_handshake");
+    assert_eq!(col(&h, r, "frames_c2s"), "1");
+    assert_eq!(col(&h, r, "frames_s2c"), "2");
+    assert!(col(&h, r, "community_id").starts_with("1:"));
+    assert!(col(&h, r, "start_ts").ends_with('Z'));
+
+    let (h, rows) = read_csv(&dir.path().join("frames.csv"));
+    assert_eq!(
+        &h[..15],
+        &[
+            "conn_id",
+            "direction",
+            "frame_index",
+            "ts",
+            "first_packet",
+            "last_packet",
+            "stream_offset",
+            "fin",
+            "rsv1",
+            "rsv2",
+            "rsv3",
+            "opcode",
+            "opcode_name",
+            "masked",
+            "payload_len"
+        ]
+    );
+    assert_eq!(rows.len(), 3);
+    let ping = &rows[0];
+    assert_eq!(col(&h, ping, "opcode_name"), "ping");
+    assert_eq!(col(&h, ping, "direction"), "s2c");
+    assert_eq!(col(&h, ping, "masked"), "false");
+    assert_eq!(col(&h, ping, "payload_len"), "4");
+    // RFC 3339 UTC with exactly microseconds.
+    let ts = col(&h, ping, "ts");
+    assert_eq!(ts.len(), "2024-01-01T00:00:00.000000Z".len(), "{ts}");
+
+    let (h, rows) = read_csv(&dir.path().join("closes.csv"));
+    assert_eq!(&h[..7], &["conn_id", "direction", "ts", "packet", "code", "reason", "initiator"]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(col(&h, &rows[0], "code"), "1009");
+    assert_eq!(col(&h, &rows[0], "reason"), "over size limit (4 > 2 bytes)");
+    assert_eq!(col(&h, &rows[0], "initiator"), "true");
+    assert_eq!(col(&h, &rows[1], "initiator"), "false");
+}
+
+#[test]
+fn several_files_are_one_capture() {
+    // The same capture given twice: packets are merged in time order, so
+    // every packet number doubles up and the 4-tuples repeat.
+    let capture = public_dir().join("zeek/reply-ping-separate.pcap");
+    let out = bin().arg(&capture).arg(&capture).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("2 file(s), 36 packets"), "{stdout}");
+}
+
+#[test]
+fn missing_file_is_a_clear_error_with_exit_2() {
+    let out = bin().arg("/nonexistent/capture.pcap").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("/nonexistent/capture.pcap"), "{stderr}");
+}
+
+#[test]
+fn explicit_analyze_subcommand_and_thread_count_give_the_same_output() {
+    let capture: PathBuf = public_dir().join("zeek/wstunnel-ssh.pcap");
+    let a = bin().arg(&capture).arg("--threads").arg("1").output().unwrap();
+    let b = bin().arg("analyze").arg(&capture).arg("--threads").arg("3").output().unwrap();
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(a.stdout, b.stdout);
+}
