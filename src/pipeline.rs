@@ -254,8 +254,8 @@ fn deliver(session: &mut Session, side: usize, ev: StreamEvent<'_>, out: &mut dy
             session.tcp_gap(side, offset, len, packet, ts, reason.as_str(), out);
             session.gap(side, offset, len, packet, ts, out);
         }
-        StreamEvent::Fin { packet, .. } => session.fin(side, packet),
-        StreamEvent::Rst { packet, .. } => session.rst(side, packet),
+        StreamEvent::Fin { packet, ts, .. } => session.fin(side, packet, ts),
+        StreamEvent::Rst { packet, ts } => session.rst(side, packet, ts),
         StreamEvent::OverlapConflict { offset, len, packet, ts, first_packet } => {
             session.overlap_conflict(side, offset, len, packet, ts, first_packet)
         }

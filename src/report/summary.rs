@@ -12,15 +12,22 @@ use crate::ws::{close, opcode};
 /// CSV files have all of them.
 pub const MAX_CLOSE_LINES: usize = 200;
 
-/// A close worth a line of its own (anything but 1000).
+/// How one connection ended, when it is worth a line of its own: any end
+/// but a clean 1000 closing handshake.
 #[derive(Clone, Debug)]
 pub struct CloseLine {
     pub ts: Timestamp,
     pub conn_id: u64,
-    pub direction: Direction,
-    pub code: Option<u16>,
-    pub reason: String,
-    pub packet: u64,
+    /// Who sent the first Close, its code (None: no status) and reason.
+    pub first: Option<(Direction, Option<u16>, String)>,
+    /// The answering Close, if any (its code, None for no status).
+    pub reply: Option<Option<u16>>,
+    /// Packet of the first Close, or of the FIN/RST that ended a connection
+    /// without one.
+    pub packet: Option<u64>,
+    /// For connections without any Close: how TCP ended.
+    pub ended_by: &'static str,
+    pub ended_from: Option<Direction>,
 }
 
 /// Totals over the whole analysis.
@@ -68,6 +75,13 @@ impl Summary {
             *self.no_close.entry(c.termination.as_str()).or_default() += 1;
         }
         self.gap_bytes += c.bytes[0].gap + c.bytes[1].gap;
+        if let Some(line) = close_line(c) {
+            if self.close_lines.len() < MAX_CLOSE_LINES {
+                self.close_lines.push(line);
+            } else {
+                self.close_lines_dropped += 1;
+            }
+        }
         self.first_ts = Some(self.first_ts.map_or(c.start_ts, |t| t.min(c.start_ts)));
         self.last_ts = Some(self.last_ts.map_or(c.end_ts, |t| t.max(c.end_ts)));
     }
@@ -80,20 +94,6 @@ impl Summary {
 
     pub fn close(&mut self, c: &CloseRecord) {
         *self.closes.entry((c.code, c.direction)).or_default() += 1;
-        if c.code != Some(1000) {
-            if self.close_lines.len() < MAX_CLOSE_LINES {
-                self.close_lines.push(CloseLine {
-                    ts: c.ts,
-                    conn_id: c.conn_id,
-                    direction: c.direction,
-                    code: c.code,
-                    reason: c.reason.clone(),
-                    packet: c.packet,
-                });
-            } else {
-                self.close_lines_dropped += 1;
-            }
-        }
     }
 
     pub fn finding(&mut self, f: &Finding) {
@@ -102,6 +102,48 @@ impl Summary {
 
     pub fn total_frames(&self) -> u64 {
         self.frames.iter().flatten().sum()
+    }
+}
+
+/// The line for a connection's end, unless it was a clean 1000 handshake.
+fn close_line(c: &ConnectionRecord) -> Option<CloseLine> {
+    if c.handshake == HandshakeState::Failed {
+        return None;
+    }
+    let first_dir = c.close_initiator;
+    let first = first_dir.and_then(|d| c.closes[d.index()].as_ref().map(|cl| (d, cl)));
+    let reply = first_dir.and_then(|d| c.closes[d.reverse().index()].as_ref().map(|cl| cl.code));
+    match first {
+        Some((d, cl)) => {
+            let clean = cl.code == Some(1000) && reply == Some(Some(1000));
+            (!clean).then(|| CloseLine {
+                ts: cl.ts,
+                conn_id: c.conn_id,
+                first: Some((d, cl.code, cl.reason.clone())),
+                reply,
+                packet: Some(cl.packet),
+                ended_by: c.termination.as_str(),
+                ended_from: None,
+            })
+        }
+        None => {
+            // No Close at all: both endpoints report 1006.
+            let (packet, ts, from) = match (c.rst_packet, c.fin_packet) {
+                (Some(p), _) => (Some(p), c.rst_ts.unwrap_or(c.end_ts), c.rst_from),
+                (None, [Some(a), Some(b)]) if b < a => (Some(b), c.fin_ts[1].unwrap_or(c.end_ts), Some(Direction::ServerToClient)),
+                (None, [Some(a), _]) => (Some(a), c.fin_ts[0].unwrap_or(c.end_ts), Some(Direction::ClientToServer)),
+                (None, [None, Some(b)]) => (Some(b), c.fin_ts[1].unwrap_or(c.end_ts), Some(Direction::ServerToClient)),
+                (None, [None, None]) => (None, c.end_ts, None),
+            };
+            Some(CloseLine { ts, conn_id: c.conn_id, first: None, reply: None, packet, ended_by: c.termination.as_str(), ended_from: from })
+        }
+    }
+}
+
+fn code_text(code: Option<u16>) -> String {
+    match code {
+        Some(c) => format!("{c} {}", close::code_name(c)),
+        None => "a Close without status (peer reports 1005)".to_string(),
     }
 }
 
@@ -174,24 +216,40 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> i
     }
     if !s.close_lines.is_empty() {
         writeln!(w)?;
-        writeln!(w, "Closes other than 1000:")?;
+        writeln!(w, "Connections that did not end with a clean 1000 close:")?;
         for l in &s.close_lines {
-            let (code_s, name) = match l.code {
-                Some(c) => (c.to_string(), close::code_name(c)),
-                None => ("-".to_string(), "no status code (1005)"),
-            };
-            let reason = if l.reason.is_empty() { String::new() } else { format!(" \"{}\"", escape_control(&l.reason)) };
-            writeln!(
-                w,
-                "  {}  conn {:<5} {} sent {code_s} {name}{reason}  (frame.number == {})",
-                l.ts,
-                l.conn_id,
-                l.direction.sender().as_str(),
-                l.packet
-            )?;
+            let at = l.packet.map(|p| format!("  (frame.number == {p})")).unwrap_or_default();
+            match &l.first {
+                Some((dir, code, reason)) => {
+                    let reason = if reason.is_empty() { String::new() } else { format!(" \"{}\"", escape_control(reason)) };
+                    let reply = match l.reply {
+                        Some(rc) => format!("; {} answered {}", dir.reverse().sender().as_str(), code_text(rc)),
+                        None => format!("; {} never answered with a Close", dir.reverse().sender().as_str()),
+                    };
+                    writeln!(
+                        w,
+                        "  {}  conn {:<5} {} closed with {}{reason}{reply}{at}",
+                        l.ts,
+                        l.conn_id,
+                        dir.sender().as_str(),
+                        code_text(*code)
+                    )?;
+                    if let Some(c) = code {
+                        writeln!(w, "  {:>27}   {c}: {}", "", close::code_meaning(*c))?;
+                    }
+                }
+                None => {
+                    let how = match (l.ended_by, l.ended_from) {
+                        ("rst", Some(d)) => format!("TCP reset by the {}", d.sender().as_str()),
+                        ("fin", Some(d)) => format!("TCP FIN from the {} first", d.sender().as_str()),
+                        _ => "the capture ended first".to_string(),
+                    };
+                    writeln!(w, "  {}  conn {:<5} no Close frame ({how}): 1006 Abnormal Closure inferred{at}", l.ts, l.conn_id)?;
+                }
+            }
         }
         if s.close_lines_dropped > 0 {
-            writeln!(w, "  ... and {} more (see closes.csv)", s.close_lines_dropped)?;
+            writeln!(w, "  ... and {} more (see connections.csv)", s.close_lines_dropped)?;
         }
     }
     if !s.findings.is_empty() || s.gap_bytes > 0 {

@@ -19,7 +19,9 @@ use crate::http::{self, HeadParse};
 use crate::model::{ConnId, Direction, Endpoint, PacketIndex, Timestamp};
 use crate::ws::close::CloseBody;
 use crate::ws::{DecodedFrame, DecoderConfig, DirectionContext, FrameDecoder, FrameSink, UndecodedRegion, opcode};
-use record::{ByteAccount, CloseRecord, ConnectionRecord, Finding, FrameRecord, HandshakeInfo, HandshakeState, RecordSink, Termination};
+use record::{
+    ByteAccount, CloseRecord, CloseSeen, ConnectionRecord, Finding, FrameRecord, HandshakeInfo, HandshakeState, RecordSink, Termination,
+};
 
 /// Index of the side that sent the connection's first captured packet.
 pub const OPENER: usize = 0;
@@ -137,8 +139,8 @@ struct SideState {
     /// A fragmented data message is open: its index.
     open_message: Option<u64>,
     next_message: u64,
-    close: Option<(Option<u16>, PacketIndex)>,
-    fin: Option<PacketIndex>,
+    close: Option<CloseSeen>,
+    fin: Option<(PacketIndex, Timestamp)>,
     /// Whether frames from this side were seen masked / unmasked.
     masked_frames: u64,
     unmasked_frames: u64,
@@ -163,7 +165,7 @@ pub struct Session {
     last_packet: PacketIndex,
     start_ts: Timestamp,
     end_ts: Timestamp,
-    rst: Option<(usize, PacketIndex)>,
+    rst: Option<(usize, PacketIndex, Timestamp)>,
     close_initiator: Option<usize>,
     deflate: bool,
     /// TCP findings (gaps, overlap conflicts) by side, reported at the end
@@ -234,14 +236,14 @@ impl Session {
         }
     }
 
-    pub fn fin(&mut self, side: usize, packet: PacketIndex) {
+    pub fn fin(&mut self, side: usize, packet: PacketIndex, ts: Timestamp) {
         if let Some(s) = self.sides.get_mut(side) {
-            s.fin.get_or_insert(packet);
+            s.fin.get_or_insert((packet, ts));
         }
     }
 
-    pub fn rst(&mut self, side: usize, packet: PacketIndex) {
-        self.rst.get_or_insert((side, packet));
+    pub fn rst(&mut self, side: usize, packet: PacketIndex, ts: Timestamp) {
+        self.rst.get_or_insert((side, packet, ts));
     }
 
     /// The reassembler declared `len` bytes of `side` at `offset` lost.
@@ -404,12 +406,13 @@ impl Session {
             frames: [0; 2],
             messages: [0; 2],
             payload_bytes: [0; 2],
-            close_code: [None; 2],
-            close_sent: [false; 2],
+            closes: [None, None],
             close_initiator: self.close_initiator.map(|s| self.dir_of(s)),
             termination: Termination::CaptureEnd,
             fin_packet: [None; 2],
+            fin_ts: [None; 2],
             rst_packet: self.rst.map(|r| r.1),
+            rst_ts: self.rst.map(|r| r.2),
             rst_from: self.rst.map(|r| self.dir_of(r.0)),
             bytes: [ByteAccount::default(); 2],
         };
@@ -420,9 +423,9 @@ impl Session {
             rec.frames[i] = st.frames;
             rec.messages[i] = st.messages;
             rec.payload_bytes[i] = st.payload_bytes;
-            rec.close_code[i] = st.close.and_then(|c| c.0);
-            rec.close_sent[i] = st.close.is_some();
-            rec.fin_packet[i] = st.fin;
+            rec.closes[i] = st.close.clone();
+            rec.fin_packet[i] = st.fin.map(|f| f.0);
+            rec.fin_ts[i] = st.fin.map(|f| f.1);
             let dec = st.decoder.as_ref().map(FrameDecoder::stats).unwrap_or_default();
             rec.bytes[i] = ByteAccount {
                 captured: tcp[s].captured,
@@ -434,7 +437,7 @@ impl Session {
                 gap: dec.gap_bytes + st.gap,
             };
         }
-        rec.termination = match (rec.close_sent[0], rec.close_sent[1]) {
+        rec.termination = match (rec.closes[0].is_some(), rec.closes[1].is_some()) {
             (true, true) => Termination::CloseHandshake,
             (true, false) | (false, true) => Termination::CloseUnanswered,
             _ if rec.rst_packet.is_some() => Termination::Rst,
@@ -864,7 +867,8 @@ impl FrameSink for SideSink<'_> {
             (None, None)
         };
         if f.header.opcode == opcode::CLOSE && st.close.is_none() {
-            st.close = Some((close_code, f.last_packet));
+            st.close =
+                Some(CloseSeen { code: close_code, reason: close_reason.clone().unwrap_or_default(), packet: f.last_packet, ts: f.ts });
             let initiator = s.close_initiator.is_none();
             if initiator {
                 s.close_initiator = Some(self.side);
@@ -917,8 +921,13 @@ impl FrameSink for SideSink<'_> {
     }
 
     fn resynced(&mut self, offset: u64, skipped: u64) {
+        // Finding frames right at the start of a mid-stream capture is what
+        // `handshake = missing` already says; only skipped bytes are news.
+        if skipped == 0 {
+            return;
+        }
         let dir = self.session.dir_of(self.side);
-        let detail = format!("frame boundaries found at stream offset {offset} after skipping {skipped} bytes");
+        let detail = format!("frame boundaries found again at stream offset {offset} after skipping {skipped} bytes");
         self.session.report(self.out, Some(dir), "resync", None, None, Some(offset), Some(skipped), &detail);
     }
 }

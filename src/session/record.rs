@@ -131,15 +131,33 @@ pub struct ConnectionRecord {
     pub frames: [u64; 2],
     pub messages: [u64; 2],
     pub payload_bytes: [u64; 2],
-    pub close_code: [Option<u16>; 2],
-    /// A Close frame was sent in that direction (with or without a code).
-    pub close_sent: [bool; 2],
+    /// The first Close frame sent in each direction.
+    pub closes: [Option<CloseSeen>; 2],
     pub close_initiator: Option<Direction>,
     pub termination: Termination,
     pub fin_packet: [Option<PacketIndex>; 2],
+    pub fin_ts: [Option<Timestamp>; 2],
     pub rst_packet: Option<PacketIndex>,
+    pub rst_ts: Option<Timestamp>,
     pub rst_from: Option<Direction>,
     pub bytes: [ByteAccount; 2],
+}
+
+impl ConnectionRecord {
+    /// Status code of the Close sent in `dir`, if it had one.
+    pub fn close_code(&self, dir: Direction) -> Option<u16> {
+        self.closes[dir.index()].as_ref().and_then(|c| c.code)
+    }
+}
+
+/// A Close frame as the connection record keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseSeen {
+    /// `None` when the frame carries no status (the peer reports 1005).
+    pub code: Option<u16>,
+    pub reason: String,
+    pub packet: PacketIndex,
+    pub ts: Timestamp,
 }
 
 /// One WebSocket frame (a row of frames.csv).
