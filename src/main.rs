@@ -12,12 +12,12 @@ use clap::{Parser, Subcommand};
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
 use wsforensics::report::summary::{CaptureTotals, Summary, render_text};
-use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, RecordSink};
+use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink};
 
 const EXAMPLES: &str = "\
 Examples:
   wsforensics capture.pcap                      summary of every WebSocket connection and close
-  wsforensics capture.pcap --csv out/           also write connections/frames/closes/findings.csv
+  wsforensics capture.pcap --csv out/           also write connections/frames/messages/closes/findings.csv
   wsforensics rotated-0.pcap rotated-1.pcap     several files, analyzed as one capture in time order";
 
 #[derive(Parser, Debug)]
@@ -38,7 +38,7 @@ struct AnalyzeArgs {
     /// Capture files (pcap or pcapng), analyzed together in time order.
     #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<PathBuf>,
-    /// Write connections.csv, frames.csv, closes.csv and findings.csv into DIR.
+    /// Write connections.csv, frames.csv, messages.csv, closes.csv and findings.csv into DIR.
     #[arg(long, value_name = "DIR")]
     csv: Option<PathBuf>,
     /// Worker threads (default: one per core). Output is the same for any value.
@@ -80,6 +80,9 @@ impl RecordSink for Outputs {
     fn frame(&mut self, rec: FrameRecord) {
         self.summary.frame(&rec);
         self.write(|w| w.frame(&rec));
+    }
+    fn message(&mut self, rec: MessageRecord) {
+        self.write(|w| w.message(&rec));
     }
     fn close(&mut self, rec: CloseRecord) {
         self.summary.close(&rec);

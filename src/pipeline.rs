@@ -24,7 +24,7 @@ use crate::decode::{Decoded, decode_packet};
 use crate::error::Error;
 use crate::flow::{FlowTable, ReassemblyConfig, SegmentIn, Side, StreamEvent, TcpStreamPair};
 use crate::model::{ConnId, Endpoint, PacketIndex, Timestamp};
-use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, RecordSink};
+use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink};
 use crate::session::{OPENER, RESPONDER, Session, SessionConfig, TcpTotals};
 
 /// What the analysis needs to know.
@@ -75,6 +75,7 @@ impl Progress for () {}
 enum Record {
     Connection(Box<ConnectionRecord>),
     Frame(FrameRecord),
+    Message(MessageRecord),
     Close(CloseRecord),
     Finding(Finding),
 }
@@ -151,6 +152,9 @@ impl RecordSink for Tagger<'_> {
     }
     fn frame(&mut self, rec: FrameRecord) {
         self.push(Record::Frame(rec));
+    }
+    fn message(&mut self, rec: MessageRecord) {
+        self.push(Record::Message(rec));
     }
     fn close(&mut self, rec: CloseRecord) {
         self.push(Record::Close(rec));
@@ -400,6 +404,7 @@ fn emit(shards: &mut [Shard], sink: &mut dyn RecordSink) {
         match r {
             Record::Connection(c) => sink.connection(*c),
             Record::Frame(f) => sink.frame(f),
+            Record::Message(m) => sink.message(m),
             Record::Close(c) => sink.close(c),
             Record::Finding(f) => sink.finding(f),
         }

@@ -1,4 +1,5 @@
-//! CSV export: connections.csv, frames.csv, closes.csv and findings.csv.
+//! CSV export: connections.csv, frames.csv, messages.csv, closes.csv and
+//! findings.csv.
 //!
 //! RFC 4180 (the csv crate quotes as needed), a header row, timestamps in UTC
 //! RFC 3339 with microseconds, booleans `true`/`false`, packet numbers
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::model::{Direction, Timestamp};
-use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord};
+use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord};
 use crate::ws::opcode;
 
 /// Column names of connections.csv, in order.
@@ -103,6 +104,25 @@ pub const FRAME_COLUMNS: &[&str] = &[
     "close_reason",
 ];
 
+/// Column names of messages.csv, in order.
+pub const MESSAGE_COLUMNS: &[&str] = &[
+    "conn_id",
+    "direction",
+    "message_index",
+    "opcode",
+    "opcode_name",
+    "frames",
+    "payload_len",
+    "first_frame",
+    "last_frame",
+    "first_packet",
+    "last_packet",
+    "first_ts",
+    "ts",
+    "complete",
+    "compressed",
+];
+
 /// Column names of closes.csv, in order.
 pub const CLOSE_COLUMNS: &[&str] = &["conn_id", "direction", "ts", "packet", "code", "reason", "initiator", "frame_index", "code_name"];
 
@@ -117,12 +137,13 @@ pub struct CsvOptions {
     pub raw: bool,
 }
 
-/// Writes the four CSV files into a directory as records arrive.
+/// Writes the CSV files into a directory as records arrive.
 pub struct CsvWriter {
     dir: PathBuf,
     opts: CsvOptions,
     connections: csv::Writer<BufWriter<File>>,
     frames: csv::Writer<BufWriter<File>>,
+    messages: csv::Writer<BufWriter<File>>,
     closes: csv::Writer<BufWriter<File>>,
     findings: csv::Writer<BufWriter<File>>,
 }
@@ -158,7 +179,7 @@ pub fn safe_text(s: &str, opts: CsvOptions) -> String {
 }
 
 impl CsvWriter {
-    /// Creates the directory if needed and the four files with their headers.
+    /// Creates the directory if needed and the files with their headers.
     pub fn create(dir: &Path, opts: CsvOptions) -> Result<CsvWriter, Error> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         Ok(CsvWriter {
@@ -166,6 +187,7 @@ impl CsvWriter {
             opts,
             connections: open(dir, "connections.csv", CONNECTION_COLUMNS)?,
             frames: open(dir, "frames.csv", FRAME_COLUMNS)?,
+            messages: open(dir, "messages.csv", MESSAGE_COLUMNS)?,
             closes: open(dir, "closes.csv", CLOSE_COLUMNS)?,
             findings: open(dir, "findings.csv", FINDING_COLUMNS)?,
         })
@@ -269,6 +291,27 @@ impl CsvWriter {
         self.frames.write_record(row).map_err(|e| self.err("frames.csv", e))
     }
 
+    pub fn message(&mut self, m: &MessageRecord) -> Result<(), Error> {
+        let row = [
+            m.conn_id.to_string(),
+            m.direction.as_str().to_string(),
+            m.index.to_string(),
+            m.opcode.to_string(),
+            opcode::name(m.opcode).to_string(),
+            m.frames.to_string(),
+            m.payload_len.to_string(),
+            m.first_frame.to_string(),
+            m.last_frame.to_string(),
+            m.first_packet.to_string(),
+            m.last_packet.to_string(),
+            ts(m.first_ts),
+            ts(m.ts),
+            b(m.complete).to_string(),
+            b(m.compressed).to_string(),
+        ];
+        self.messages.write_record(&row).map_err(|e| self.err("messages.csv", e))
+    }
+
     pub fn close(&mut self, c: &CloseRecord) -> Result<(), Error> {
         let row = [
             c.conn_id.to_string(),
@@ -303,6 +346,7 @@ impl CsvWriter {
         for (name, w) in [
             ("connections.csv", &mut self.connections),
             ("frames.csv", &mut self.frames),
+            ("messages.csv", &mut self.messages),
             ("closes.csv", &mut self.closes),
             ("findings.csv", &mut self.findings),
         ] {

@@ -20,7 +20,8 @@ use crate::model::{ConnId, Direction, Endpoint, PacketIndex, Timestamp};
 use crate::ws::close::CloseBody;
 use crate::ws::{DecodedFrame, DecoderConfig, DirectionContext, FrameDecoder, FrameSink, UndecodedRegion, opcode};
 use record::{
-    ByteAccount, CloseRecord, CloseSeen, ConnectionRecord, Finding, FrameRecord, HandshakeInfo, HandshakeState, RecordSink, Termination,
+    ByteAccount, CloseRecord, CloseSeen, ConnectionRecord, Finding, FrameRecord, HandshakeInfo, HandshakeState, MessageRecord, RecordSink,
+    Termination,
 };
 
 /// Index of the side that sent the connection's first captured packet.
@@ -137,7 +138,8 @@ struct SideState {
     messages: u64,
     payload_bytes: u64,
     /// A fragmented data message is open: its index.
-    open_message: Option<u64>,
+    /// The data message being assembled, if its last frame is still to come.
+    open_message: Option<MessageRecord>,
     next_message: u64,
     close: Option<CloseSeen>,
     fin: Option<(PacketIndex, Timestamp)>,
@@ -380,6 +382,11 @@ impl Session {
         }
         if !self.is_websocket() {
             return;
+        }
+        for side in [OPENER, RESPONDER] {
+            if let Some(m) = self.side(side).open_message.take() {
+                out.message(m);
+            }
         }
         for (side, mut f) in std::mem::take(&mut self.tcp_findings) {
             f.direction = Some(self.dir_of(side));
@@ -842,24 +849,48 @@ impl FrameSink for SideSink<'_> {
         // belong to the open one, FIN ends it.
         let message_index = match f.header.opcode {
             opcode::TEXT | opcode::BINARY => {
-                let idx = st.next_message;
+                if let Some(interrupted) = st.open_message.take() {
+                    self.out.message(interrupted);
+                }
+                let index = st.next_message;
                 st.next_message += 1;
-                st.open_message = (!f.header.fin).then_some(idx);
-                if f.header.fin {
-                    st.messages += 1;
-                }
-                Some(idx)
+                st.open_message = Some(MessageRecord {
+                    conn_id: conn,
+                    direction: dir,
+                    index,
+                    opcode: f.header.opcode,
+                    frames: 0,
+                    payload_len: 0,
+                    first_frame: f.index,
+                    last_frame: f.index,
+                    first_packet: f.first_packet,
+                    last_packet: f.last_packet,
+                    first_ts: f.first_ts,
+                    ts: f.ts,
+                    complete: false,
+                    compressed: f.header.rsv1,
+                });
+                Some(index)
             }
-            opcode::CONTINUATION => {
-                let idx = st.open_message;
-                if f.header.fin && idx.is_some() {
-                    st.open_message = None;
-                    st.messages += 1;
-                }
-                idx
-            }
+            opcode::CONTINUATION => st.open_message.as_ref().map(|m| m.index),
             _ => None,
         };
+        if message_index.is_some()
+            && let Some(m) = st.open_message.as_mut()
+        {
+            m.frames += 1;
+            m.payload_len += f.header.payload_len;
+            m.last_frame = f.index;
+            m.last_packet = f.last_packet;
+            m.ts = f.ts;
+            if f.header.fin {
+                m.complete = true;
+                st.messages += 1;
+                if let Some(done) = st.open_message.take() {
+                    self.out.message(done);
+                }
+            }
+        }
         let (close_code, close_reason) = if f.header.opcode == opcode::CLOSE {
             let body = CloseBody::parse(&f.payload);
             (body.code(), Some(body.reason_lossy()))

@@ -185,6 +185,33 @@ pub struct FrameRecord {
     pub payload: Vec<u8>,
 }
 
+/// A data message (a row of messages.csv): a Text or Binary frame and its
+/// continuations (RFC 6455 §5.4).
+#[derive(Clone, Debug)]
+pub struct MessageRecord {
+    pub conn_id: ConnId,
+    pub direction: Direction,
+    /// 0-based per connection and direction.
+    pub index: u64,
+    /// Opcode of the first frame (1 text, 2 binary).
+    pub opcode: u8,
+    pub frames: u64,
+    /// Sum of the frames' declared payload lengths (compressed size when
+    /// permessage-deflate compressed the message).
+    pub payload_len: u64,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub first_packet: PacketIndex,
+    pub last_packet: PacketIndex,
+    pub first_ts: Timestamp,
+    pub ts: Timestamp,
+    /// The final fragment (FIN) was seen; false when a new message
+    /// interrupted it or the stream ended first.
+    pub complete: bool,
+    /// RSV1 on the first frame: compressed by permessage-deflate (RFC 7692 §6).
+    pub compressed: bool,
+}
+
 /// A Close frame (a row of closes.csv).
 #[derive(Clone, Debug)]
 pub struct CloseRecord {
@@ -219,6 +246,7 @@ pub struct Finding {
 pub trait RecordSink {
     fn connection(&mut self, rec: ConnectionRecord);
     fn frame(&mut self, rec: FrameRecord);
+    fn message(&mut self, rec: MessageRecord);
     fn close(&mut self, rec: CloseRecord);
     fn finding(&mut self, rec: Finding);
 }

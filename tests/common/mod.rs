@@ -7,13 +7,14 @@
 use std::path::{Path, PathBuf};
 
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, analyze};
-use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, RecordSink};
+use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink};
 
 /// Every record of one analysis, in output order.
 #[derive(Default)]
 pub struct Collected {
     pub connections: Vec<ConnectionRecord>,
     pub frames: Vec<FrameRecord>,
+    pub messages: Vec<MessageRecord>,
     pub closes: Vec<CloseRecord>,
     pub findings: Vec<Finding>,
 }
@@ -24,6 +25,9 @@ impl RecordSink for Collected {
     }
     fn frame(&mut self, rec: FrameRecord) {
         self.frames.push(rec);
+    }
+    fn message(&mut self, rec: MessageRecord) {
+        self.messages.push(rec);
     }
     fn close(&mut self, rec: CloseRecord) {
         self.closes.push(rec);
