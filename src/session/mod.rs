@@ -952,13 +952,8 @@ impl FrameSink for SideSink<'_> {
     }
 
     fn resynced(&mut self, offset: u64, skipped: u64) {
-        // Finding frames right at the start of a mid-stream capture is what
-        // `handshake = missing` already says; only skipped bytes are news.
-        if skipped == 0 {
-            return;
-        }
         let dir = self.session.dir_of(self.side);
-        let detail = format!("frame boundaries found again at stream offset {offset} after skipping {skipped} bytes");
+        let detail = format!("frame boundaries found at stream offset {offset} after skipping {skipped} bytes");
         self.session.report(self.out, Some(dir), "resync", None, None, Some(offset), Some(skipped), &detail);
     }
 }

@@ -582,8 +582,12 @@ impl FrameDecoder {
                     });
                 }
                 self.stats.resyncs += 1;
+                // Frames found right at the start of a stream whose handshake
+                // was not captured are no resynchronisation.
+                if self.ever_synced || start > 0 {
+                    sink.resynced(held.offset + start as u64, start as u64);
+                }
                 self.ever_synced = true;
-                sink.resynced(held.offset + start as u64, start as u64);
                 // Replay the held bytes from the boundary found, packet by
                 // packet, so frames keep their packet attribution.
                 self.next = held.offset + start as u64;
