@@ -82,6 +82,7 @@ impl RecordSink for Outputs {
         self.write(|w| w.frame(&rec));
     }
     fn message(&mut self, rec: MessageRecord) {
+        self.summary.message(&rec);
         self.write(|w| w.message(&rec));
     }
     fn close(&mut self, rec: CloseRecord) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::model::{Direction, Timestamp};
-use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, HandshakeState, Termination};
+use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, HandshakeState, MessageRecord, Termination};
 use crate::ws::{close, opcode};
 
 /// At most this many individual close lines are kept for the terminal; the
@@ -40,6 +40,10 @@ pub struct Summary {
     /// Frames by direction and opcode.
     pub frames: [[u64; 16]; 2],
     pub messages: [u64; 2],
+    /// Complete messages by direction: text, binary.
+    pub messages_by_type: [[u64; 2]; 2],
+    /// Messages cut short (interrupted, or the stream ended first).
+    pub incomplete_messages: u64,
     /// Close frames by code (`None`: no status) and direction.
     pub closes: BTreeMap<(Option<u16>, Direction), u64>,
     /// Connections by who sent the first Close.
@@ -88,6 +92,14 @@ impl Summary {
 
     pub fn frame(&mut self, f: &FrameRecord) {
         if let Some(n) = self.frames[f.direction.index()].get_mut(usize::from(f.header.opcode & 0x0f)) {
+            *n += 1;
+        }
+    }
+
+    pub fn message(&mut self, m: &MessageRecord) {
+        if !m.complete {
+            self.incomplete_messages += 1;
+        } else if let Some(n) = self.messages_by_type[m.direction.index()].get_mut(usize::from(m.opcode == opcode::BINARY)) {
             *n += 1;
         }
     }
@@ -185,14 +197,22 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> i
         s.frames[0].iter().sum::<u64>(),
         s.frames[1].iter().sum::<u64>()
     )?;
-    writeln!(w, "  {:<14} {:>12} {:>12}", "opcode", "c2s", "s2c")?;
+    writeln!(w, "  {:<18} {:>12} {:>12}", "opcode", "c2s", "s2c")?;
     for op in 0..16u8 {
         let (c, v) = (s.frames[0][usize::from(op)], s.frames[1][usize::from(op)]);
         if c + v > 0 {
-            writeln!(w, "  {:<14} {:>12} {:>12}", format!("{} ({op})", opcode::name(op)), c, v)?;
+            writeln!(w, "  {:<18} {:>12} {:>12}", format!("{} ({op})", opcode::name(op)), c, v)?;
         }
     }
-    writeln!(w, "Messages: client->server {}, server->client {}", s.messages[0], s.messages[1])?;
+    let [[ct, cb], [st, sb]] = s.messages_by_type;
+    writeln!(
+        w,
+        "Messages: client->server {} (text {ct}, binary {cb}), server->client {} (text {st}, binary {sb})",
+        s.messages[0], s.messages[1]
+    )?;
+    if s.incomplete_messages > 0 {
+        writeln!(w, "  {} message(s) never completed (interrupted, or the capture or connection ended first)", s.incomplete_messages)?;
+    }
     writeln!(w)?;
     writeln!(w, "Closes (Close frames by code and sender):")?;
     if s.closes.is_empty() {
