@@ -146,3 +146,36 @@ fn explicit_analyze_subcommand_and_thread_count_give_the_same_output() {
     assert!(a.status.success() && b.status.success());
     assert_eq!(a.stdout, b.stdout);
 }
+
+#[test]
+fn truncated_capture_keeps_what_was_decoded_and_says_where() {
+    // A capture cut while writing: the last record is incomplete.
+    let src = std::fs::read(public_dir().join("zeek/message-too-big-status.pcap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &src[..src.len() - 30]).unwrap();
+    let out = bin().arg(&cut).arg("--csv").arg(dir.path().join("csv")).output().unwrap();
+    assert!(out.status.success(), "damage is reported, not fatal");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("capture damage"), "{stdout}");
+    assert!(stdout.contains("cut.pcap"), "names the file: {stdout}");
+    assert!(stdout.contains("byte "), "names the offset: {stdout}");
+    // The frames before the cut are all there: 13 complete packets of 14.
+    assert!(stdout.contains("13 packets"), "{stdout}");
+    let (_, frames) = read_csv(&dir.path().join("csv/frames.csv"));
+    assert!(frames.len() >= 2, "frames before the damage are kept");
+}
+
+#[test]
+fn unsupported_link_type_is_named() {
+    // The same capture relabelled as link type USER0 (147).
+    let mut bytes = std::fs::read(public_dir().join("zeek/message-too-big-status.pcap")).unwrap();
+    bytes[20..24].copy_from_slice(&147u32.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("user0.pcap");
+    std::fs::write(&p, &bytes).unwrap();
+    let out = bin().arg(&p).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("147"), "{all}");
+    assert!(all.contains("not supported"), "{all}");
+}
