@@ -9,15 +9,15 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, analyze};
+use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, Progress, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
 use wsforensics::report::summary::{CaptureTotals, Summary, render_text};
-use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink};
+use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink, ViolationRecord};
 
 const EXAMPLES: &str = "\
 Examples:
   wsforensics capture.pcap                      summary of every WebSocket connection and close
-  wsforensics capture.pcap --csv out/           also write connections/frames/messages/closes/findings.csv
+  wsforensics capture.pcap --csv out/           also write connections/frames/messages/closes/violations/findings.csv
   wsforensics rotated-0.pcap rotated-1.pcap     several files, analyzed as one capture in time order";
 
 #[derive(Parser, Debug)]
@@ -38,7 +38,7 @@ struct AnalyzeArgs {
     /// Capture files (pcap or pcapng), analyzed together in time order.
     #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<PathBuf>,
-    /// Write connections.csv, frames.csv, messages.csv, closes.csv and findings.csv into DIR.
+    /// Write connections, frames, messages, closes, violations and findings CSV files into DIR.
     #[arg(long, value_name = "DIR")]
     csv: Option<PathBuf>,
     /// Worker threads (default: one per core). Output is the same for any value.
@@ -47,7 +47,7 @@ struct AnalyzeArgs {
     /// Write text from the traffic into CSV cells as is (no formula-injection guard).
     #[arg(long)]
     raw_csv: bool,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no summary, no progress bar).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -89,9 +89,54 @@ impl RecordSink for Outputs {
         self.summary.close(&rec);
         self.write(|w| w.close(&rec));
     }
+    fn violation(&mut self, rec: ViolationRecord) {
+        self.summary.violation(&rec);
+        self.write(|w| w.violation(&rec));
+    }
     fn finding(&mut self, rec: Finding) {
         self.summary.finding(&rec);
         self.write(|w| w.finding(&rec));
+    }
+}
+
+/// A progress bar on stderr for runs longer than a second, only on a
+/// terminal: bytes read of the total, packets per second, connections open.
+struct ProgressBar {
+    start: std::time::Instant,
+    bar: Option<indicatif::ProgressBar>,
+    enabled: bool,
+}
+
+impl ProgressBar {
+    fn new(enabled: bool) -> ProgressBar {
+        ProgressBar { start: std::time::Instant::now(), bar: None, enabled: enabled && std::io::stderr().is_terminal() }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for ProgressBar {
+    fn update(&mut self, bytes_read: u64, bytes_total: u64, packets: u64, open_connections: usize) {
+        if !self.enabled {
+            return;
+        }
+        let elapsed = self.start.elapsed();
+        if self.bar.is_none() && elapsed.as_secs_f64() >= 1.0 {
+            let bar = indicatif::ProgressBar::with_draw_target(Some(bytes_total), indicatif::ProgressDrawTarget::stderr());
+            let style = indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes_read);
+            let rate = packets as f64 / elapsed.as_secs_f64().max(1e-3);
+            bar.set_message(format!("{rate:.0} packets/s, {open_connections} connections open"));
+        }
     }
 }
 
@@ -120,7 +165,10 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut out = Outputs { summary: Summary::default(), csv, error: None };
-    let stats: AnalysisStats = analyze(&a.captures, &opts, &mut out, &mut ())?;
+    let mut progress = ProgressBar::new(!a.quiet);
+    let result = analyze(&a.captures, &opts, &mut out, &mut progress);
+    progress.finish();
+    let stats: AnalysisStats = result?;
     if let Some(e) = out.error.take() {
         return Err(e.into());
     }

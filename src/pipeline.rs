@@ -24,7 +24,7 @@ use crate::decode::{Decoded, decode_packet};
 use crate::error::Error;
 use crate::flow::{FlowTable, ReassemblyConfig, SegmentIn, Side, StreamEvent, TcpStreamPair};
 use crate::model::{ConnId, Endpoint, PacketIndex, Timestamp};
-use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink};
+use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink, ViolationRecord};
 use crate::session::{OPENER, RESPONDER, Session, SessionConfig, TcpTotals};
 
 /// What the analysis needs to know.
@@ -77,6 +77,7 @@ enum Record {
     Frame(FrameRecord),
     Message(MessageRecord),
     Close(CloseRecord),
+    Violation(ViolationRecord),
     Finding(Finding),
 }
 
@@ -158,6 +159,9 @@ impl RecordSink for Tagger<'_> {
     }
     fn close(&mut self, rec: CloseRecord) {
         self.push(Record::Close(rec));
+    }
+    fn violation(&mut self, rec: ViolationRecord) {
+        self.push(Record::Violation(rec));
     }
     fn finding(&mut self, rec: Finding) {
         self.push(Record::Finding(rec));
@@ -406,6 +410,7 @@ fn emit(shards: &mut [Shard], sink: &mut dyn RecordSink) {
             Record::Frame(f) => sink.frame(f),
             Record::Message(m) => sink.message(m),
             Record::Close(c) => sink.close(c),
+            Record::Violation(v) => sink.violation(v),
             Record::Finding(f) => sink.finding(f),
         }
     }

@@ -1,5 +1,5 @@
-//! CSV export: connections.csv, frames.csv, messages.csv, closes.csv and
-//! findings.csv.
+//! CSV export: connections.csv, frames.csv, messages.csv, closes.csv,
+//! violations.csv and findings.csv.
 //!
 //! RFC 4180 (the csv crate quotes as needed), a header row, timestamps in UTC
 //! RFC 3339 with microseconds, booleans `true`/`false`, packet numbers
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::model::{Direction, Timestamp};
-use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord};
+use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, ViolationRecord};
 use crate::ws::opcode;
 
 /// Column names of connections.csv, in order.
@@ -124,7 +124,30 @@ pub const MESSAGE_COLUMNS: &[&str] = &[
 ];
 
 /// Column names of closes.csv, in order.
-pub const CLOSE_COLUMNS: &[&str] = &["conn_id", "direction", "ts", "packet", "code", "reason", "initiator", "frame_index", "code_name"];
+pub const CLOSE_COLUMNS: &[&str] = &[
+    "conn_id",
+    "direction",
+    "ts",
+    "packet",
+    "code",
+    "reason",
+    "initiator",
+    "inferred",
+    "diagnosis",
+    "cause_rule",
+    "cause_packet",
+    // Added after the contract columns.
+    "frame_index",
+    "code_name",
+    "reported_code",
+    "answered",
+    "answer_delay_s",
+    "tcp_end_delay_s",
+];
+
+/// Column names of violations.csv, in order.
+pub const VIOLATION_COLUMNS: &[&str] =
+    &["conn_id", "direction", "frame_index", "ts", "packet", "rule", "rfc_section", "expected_close", "detail"];
 
 /// Column names of findings.csv, in order.
 pub const FINDING_COLUMNS: &[&str] = &["conn_id", "direction", "kind", "packet", "ts", "stream_offset", "len", "detail"];
@@ -145,6 +168,7 @@ pub struct CsvWriter {
     frames: csv::Writer<BufWriter<File>>,
     messages: csv::Writer<BufWriter<File>>,
     closes: csv::Writer<BufWriter<File>>,
+    violations: csv::Writer<BufWriter<File>>,
     findings: csv::Writer<BufWriter<File>>,
 }
 
@@ -189,6 +213,7 @@ impl CsvWriter {
             frames: open(dir, "frames.csv", FRAME_COLUMNS)?,
             messages: open(dir, "messages.csv", MESSAGE_COLUMNS)?,
             closes: open(dir, "closes.csv", CLOSE_COLUMNS)?,
+            violations: open(dir, "violations.csv", VIOLATION_COLUMNS)?,
             findings: open(dir, "findings.csv", FINDING_COLUMNS)?,
         })
     }
@@ -321,10 +346,33 @@ impl CsvWriter {
             opt(c.code),
             safe_text(&c.reason, self.opts),
             b(c.initiator).to_string(),
-            c.frame_index.to_string(),
-            c.code.map(crate::ws::close::code_name).unwrap_or("No Status (1005 reported)").to_string(),
+            b(c.inferred).to_string(),
+            safe_text(&c.diagnosis, self.opts),
+            c.cause_rule.unwrap_or_default().to_string(),
+            opt(c.cause_packet),
+            opt(c.frame_index),
+            crate::ws::close::code_name(c.reported_code).to_string(),
+            c.reported_code.to_string(),
+            c.answered.map(b).unwrap_or_default().to_string(),
+            c.answer_delay_s.map(|s| format!("{s:.6}")).unwrap_or_default(),
+            c.tcp_end_delay_s.map(|s| format!("{s:.6}")).unwrap_or_default(),
         ];
         self.closes.write_record(&row).map_err(|e| self.err("closes.csv", e))
+    }
+
+    pub fn violation(&mut self, v: &ViolationRecord) -> Result<(), Error> {
+        let row = [
+            v.conn_id.to_string(),
+            v.direction.as_str().to_string(),
+            opt(v.frame_index),
+            ts(v.ts),
+            opt(v.packet),
+            v.rule.to_string(),
+            v.rfc_section.to_string(),
+            opt(v.expected_close),
+            safe_text(&v.detail, self.opts),
+        ];
+        self.violations.write_record(&row).map_err(|e| self.err("violations.csv", e))
     }
 
     pub fn finding(&mut self, f: &Finding) -> Result<(), Error> {
@@ -348,6 +396,7 @@ impl CsvWriter {
             ("frames.csv", &mut self.frames),
             ("messages.csv", &mut self.messages),
             ("closes.csv", &mut self.closes),
+            ("violations.csv", &mut self.violations),
             ("findings.csv", &mut self.findings),
         ] {
             w.flush().map_err(|source| Error::Io { path: self.dir.join(name), source })?;

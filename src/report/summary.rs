@@ -5,30 +5,18 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::model::{Direction, Timestamp};
-use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, HandshakeState, MessageRecord, Termination};
+use crate::session::record::{
+    CloseRecord, ConnectionRecord, Finding, FrameRecord, HandshakeState, MessageRecord, Termination, ViolationRecord,
+};
 use crate::ws::{close, opcode};
 
 /// At most this many individual close lines are kept for the terminal; the
 /// CSV files have all of them.
 pub const MAX_CLOSE_LINES: usize = 200;
 
-/// How one connection ended, when it is worth a line of its own: any end
-/// but a clean 1000 closing handshake.
-#[derive(Clone, Debug)]
-pub struct CloseLine {
-    pub ts: Timestamp,
-    pub conn_id: u64,
-    /// Who sent the first Close, its code (None: no status) and reason.
-    pub first: Option<(Direction, Option<u16>, String)>,
-    /// The answering Close, if any (its code, None for no status).
-    pub reply: Option<Option<u16>>,
-    /// Packet of the first Close, or of the FIN/RST that ended a connection
-    /// without one.
-    pub packet: Option<u64>,
-    /// For connections without any Close: how TCP ended.
-    pub ended_by: &'static str,
-    pub ended_from: Option<Direction>,
-}
+/// A close worth reporting on its own: any first close of a connection
+/// other than a clean 1000.
+pub type CloseLine = CloseRecord;
 
 /// Totals over the whole analysis.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +42,8 @@ pub struct Summary {
     pub close_lines: Vec<CloseLine>,
     pub close_lines_dropped: u64,
     pub findings: BTreeMap<&'static str, u64>,
+    /// Violations by rule id.
+    pub violations: BTreeMap<&'static str, u64>,
     pub gap_bytes: u64,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
@@ -79,13 +69,6 @@ impl Summary {
             *self.no_close.entry(c.termination.as_str()).or_default() += 1;
         }
         self.gap_bytes += c.bytes[0].gap + c.bytes[1].gap;
-        if let Some(line) = close_line(c) {
-            if self.close_lines.len() < MAX_CLOSE_LINES {
-                self.close_lines.push(line);
-            } else {
-                self.close_lines_dropped += 1;
-            }
-        }
         self.first_ts = Some(self.first_ts.map_or(c.start_ts, |t| t.min(c.start_ts)));
         self.last_ts = Some(self.last_ts.map_or(c.end_ts, |t| t.max(c.end_ts)));
     }
@@ -105,7 +88,20 @@ impl Summary {
     }
 
     pub fn close(&mut self, c: &CloseRecord) {
-        *self.closes.entry((c.code, c.direction)).or_default() += 1;
+        if !c.inferred || c.code.is_none() {
+            *self.closes.entry((c.code, c.direction)).or_default() += 1;
+        }
+        if c.initiator && c.reported_code != 1000 {
+            if self.close_lines.len() < MAX_CLOSE_LINES {
+                self.close_lines.push(c.clone());
+            } else {
+                self.close_lines_dropped += 1;
+            }
+        }
+    }
+
+    pub fn violation(&mut self, v: &ViolationRecord) {
+        *self.violations.entry(v.rule).or_default() += 1;
     }
 
     pub fn finding(&mut self, f: &Finding) {
@@ -114,41 +110,6 @@ impl Summary {
 
     pub fn total_frames(&self) -> u64 {
         self.frames.iter().flatten().sum()
-    }
-}
-
-/// The line for a connection's end, unless it was a clean 1000 handshake.
-fn close_line(c: &ConnectionRecord) -> Option<CloseLine> {
-    if c.handshake == HandshakeState::Failed {
-        return None;
-    }
-    let first_dir = c.close_initiator;
-    let first = first_dir.and_then(|d| c.closes[d.index()].as_ref().map(|cl| (d, cl)));
-    let reply = first_dir.and_then(|d| c.closes[d.reverse().index()].as_ref().map(|cl| cl.code));
-    match first {
-        Some((d, cl)) => {
-            let clean = cl.code == Some(1000) && reply == Some(Some(1000));
-            (!clean).then(|| CloseLine {
-                ts: cl.ts,
-                conn_id: c.conn_id,
-                first: Some((d, cl.code, cl.reason.clone())),
-                reply,
-                packet: Some(cl.packet),
-                ended_by: c.termination.as_str(),
-                ended_from: None,
-            })
-        }
-        None => {
-            // No Close at all: both endpoints report 1006.
-            let (packet, ts, from) = match (c.rst_packet, c.fin_packet) {
-                (Some(p), _) => (Some(p), c.rst_ts.unwrap_or(c.end_ts), c.rst_from),
-                (None, [Some(a), Some(b)]) if b < a => (Some(b), c.fin_ts[1].unwrap_or(c.end_ts), Some(Direction::ServerToClient)),
-                (None, [Some(a), _]) => (Some(a), c.fin_ts[0].unwrap_or(c.end_ts), Some(Direction::ClientToServer)),
-                (None, [None, Some(b)]) => (Some(b), c.fin_ts[1].unwrap_or(c.end_ts), Some(Direction::ServerToClient)),
-                (None, [None, None]) => (None, c.end_ts, None),
-            };
-            Some(CloseLine { ts, conn_id: c.conn_id, first: None, reply: None, packet, ended_by: c.termination.as_str(), ended_from: from })
-        }
     }
 }
 
@@ -238,38 +199,42 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> i
         writeln!(w)?;
         writeln!(w, "Connections that did not end with a clean 1000 close:")?;
         for l in &s.close_lines {
-            let at = l.packet.map(|p| format!("  (frame.number == {p})")).unwrap_or_default();
-            match &l.first {
-                Some((dir, code, reason)) => {
-                    let reason = if reason.is_empty() { String::new() } else { format!(" \"{}\"", escape_control(reason)) };
-                    let reply = match l.reply {
-                        Some(rc) => format!("; {} answered {}", dir.reverse().sender().as_str(), code_text(rc)),
-                        None => format!("; {} never answered with a Close", dir.reverse().sender().as_str()),
-                    };
-                    writeln!(
-                        w,
-                        "  {}  conn {:<5} {} closed with {}{reason}{reply}{at}",
-                        l.ts,
-                        l.conn_id,
-                        dir.sender().as_str(),
-                        code_text(*code)
-                    )?;
-                    if let Some(c) = code {
-                        writeln!(w, "  {:>27}   {c}: {}", "", close::code_meaning(*c))?;
-                    }
-                }
-                None => {
-                    let how = match (l.ended_by, l.ended_from) {
-                        ("rst", Some(d)) => format!("TCP reset by the {}", d.sender().as_str()),
-                        ("fin", Some(d)) => format!("TCP FIN from the {} first", d.sender().as_str()),
-                        _ => "the capture ended first".to_string(),
-                    };
-                    writeln!(w, "  {}  conn {:<5} no Close frame ({how}): 1006 Abnormal Closure inferred{at}", l.ts, l.conn_id)?;
-                }
+            let who = l.direction.sender().as_str();
+            let reason = if l.reason.is_empty() { String::new() } else { format!(" \"{}\"", escape_control(&l.reason)) };
+            let what = if l.frame_index.is_none() {
+                format!("no Close frame: {} {} inferred", l.reported_code, close::code_name(l.reported_code))
+            } else {
+                format!("{who} closed with {}{reason}", code_text(l.code))
+            };
+            let answered = match (l.answered, l.answer_delay_s) {
+                (Some(true), Some(d)) => format!("; answered after {d:.3} s"),
+                (Some(false), _) => "; never answered".to_string(),
+                _ => String::new(),
+            };
+            writeln!(w, "  {}  conn {:<5} {what}{answered}  (frame.number == {})", l.ts, l.conn_id, l.packet)?;
+            if l.reported_code == 1001 {
+                continue;
             }
+            writeln!(w, "      meaning:  {}", close::code_meaning(l.reported_code))?;
+            writeln!(w, "      cause:    {}", escape_control(&l.diagnosis))?;
+            let mut packets = vec![l.packet];
+            if let Some(p) = l.cause_packet.filter(|p| *p != l.packet) {
+                packets.insert(0, p);
+            }
+            let evidence: Vec<String> = packets.iter().map(u64::to_string).collect();
+            let rule = l.cause_rule.map(|r| format!("{r}; ")).unwrap_or_default();
+            writeln!(w, "      evidence: {rule}packets {}", evidence.join(", "))?;
+            writeln!(w, "      wireshark: tcp.stream == {} && frame.number in {{{}}}", l.conn_id, evidence.join(" "))?;
         }
         if s.close_lines_dropped > 0 {
-            writeln!(w, "  ... and {} more (see connections.csv)", s.close_lines_dropped)?;
+            writeln!(w, "  ... and {} more (see closes.csv)", s.close_lines_dropped)?;
+        }
+    }
+    if !s.violations.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "Protocol violations (see violations.csv):")?;
+        for (rule, n) in &s.violations {
+            writeln!(w, "  {rule}: {n}")?;
         }
     }
     if !s.findings.is_empty() || s.gap_bytes > 0 {

@@ -13,15 +13,17 @@
 //! roles (client/server) are decided from the SYN, else from who sends the
 //! HTTP request, else from which side masks its frames, else from the ports.
 
+pub mod diagnosis;
 pub mod record;
 
 use crate::http::{self, HeadParse};
 use crate::model::{ConnId, Direction, Endpoint, PacketIndex, Timestamp};
 use crate::ws::close::CloseBody;
 use crate::ws::{DecodedFrame, DecoderConfig, DirectionContext, FrameDecoder, FrameSink, UndecodedRegion, opcode};
+use diagnosis::{CloseFacts, MessageSize, diagnose};
 use record::{
-    ByteAccount, CloseRecord, CloseSeen, ConnectionRecord, Finding, FrameRecord, HandshakeInfo, HandshakeState, MessageRecord, RecordSink,
-    Termination,
+    ByteAccount, CloseSeen, ConnectionRecord, Finding, FrameRecord, HandshakeInfo, HandshakeState, MessageRecord, RecordSink, Termination,
+    ViolationRecord,
 };
 
 /// Index of the side that sent the connection's first captured packet.
@@ -143,6 +145,10 @@ struct SideState {
     next_message: u64,
     close: Option<CloseSeen>,
     fin: Option<(PacketIndex, Timestamp)>,
+    /// The largest complete data message or Ping/Pong this side sent so
+    /// far, and as it was when the other side sent its Close.
+    largest_message: Option<MessageSize>,
+    largest_at_peer_close: Option<MessageSize>,
     /// Whether frames from this side were seen masked / unmasked.
     masked_frames: u64,
     unmasked_frames: u64,
@@ -176,7 +182,13 @@ pub struct Session {
     tcp_findings_dropped: u64,
     /// The last HTTP answer was a 101 that did not switch to WebSocket.
     last_was_101: bool,
+    /// Violations so far (up to `MAX_KEPT_VIOLATIONS`), for the diagnosis.
+    violations: Vec<ViolationRecord>,
 }
+
+/// Violations kept per connection for the close diagnosis; all of them are
+/// still reported.
+const MAX_KEPT_VIOLATIONS: usize = 256;
 
 /// At most this many TCP findings are kept per connection; the rest are
 /// counted in one summary finding.
@@ -208,6 +220,7 @@ impl Session {
             tcp_findings: Vec::new(),
             tcp_findings_dropped: 0,
             last_was_101: false,
+            violations: Vec::new(),
         }
     }
 
@@ -451,6 +464,27 @@ impl Session {
             _ if rec.fin_packet.iter().any(Option::is_some) => Termination::Fin,
             _ => Termination::CaptureEnd,
         };
+        let closes = [rec.closes[0].as_ref(), rec.closes[1].as_ref()];
+        let facts = CloseFacts {
+            conn_id: self.conn,
+            closes,
+            initiator: rec.close_initiator,
+            violations: &self.violations,
+            fin: [0, 1].map(|i| rec.fin_packet[i].zip(rec.fin_ts[i])),
+            rst: self.rst.map(|(side, p, ts)| (self.dir_of(side), p, ts)),
+            upgrade_failed: (rec.handshake == HandshakeState::Failed).then_some(rec.http.status),
+        };
+        let largest = Direction::BOTH.map(|d| self.sides[side_of(d)].largest_at_peer_close);
+        let diagnosis = diagnose(&facts, largest);
+        for v in diagnosis.violations {
+            out.violation(v);
+        }
+        for f in diagnosis.findings {
+            out.finding(f);
+        }
+        for c in diagnosis.closes {
+            out.close(c);
+        }
         out.connection(rec);
     }
 
@@ -477,6 +511,37 @@ impl Session {
             self.client = Some(side);
             self.roles_from = from;
         }
+    }
+
+    /// Reports a violation by `side`'s bytes and keeps it for the close
+    /// diagnosis. `rule` is (id, RFC section).
+    #[allow(clippy::too_many_arguments)]
+    fn violation(
+        &mut self,
+        out: &mut dyn RecordSink,
+        side: usize,
+        frame_index: Option<u64>,
+        packet: Option<PacketIndex>,
+        ts: Timestamp,
+        rule: (&'static str, &'static str),
+        expected_close: Option<u16>,
+        detail: String,
+    ) {
+        let v = ViolationRecord {
+            conn_id: self.conn,
+            direction: self.dir_of(side),
+            frame_index,
+            ts,
+            packet,
+            rule: rule.0,
+            rfc_section: rule.1,
+            expected_close,
+            detail,
+        };
+        if self.violations.len() < MAX_KEPT_VIOLATIONS {
+            self.violations.push(v.clone());
+        }
+        out.violation(v);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -662,12 +727,12 @@ impl Session {
                         // is read as HTTP again, else searched for frames.
                         self.handshake = Some(HandshakeState::Failed);
                         self.last_was_101 = true;
-                        let dir = self.dir_of(server);
                         let detail = format!(
-                            "101 answer without `Upgrade: websocket` (Upgrade: {:?})",
+                            "101 answer without `Upgrade: websocket` (Upgrade: {:?}): the client must fail the connection",
                             resp.headers.get("upgrade").unwrap_or_default()
                         );
-                        self.report(out, Some(dir), "upgrade-not-websocket", packet, ts, None, None, &detail);
+                        let ts = ts.unwrap_or_default();
+                        self.violation(out, server, None, packet, ts, ("missing-upgrade-header", "RFC 6455 §4.1"), None, detail);
                         return true;
                     }
                     self.last_was_101 = false;
@@ -886,10 +951,17 @@ impl FrameSink for SideSink<'_> {
             if f.header.fin {
                 m.complete = true;
                 st.messages += 1;
+                if st.largest_message.is_none_or(|l| m.payload_len > l.len) {
+                    st.largest_message = Some(MessageSize { len: m.payload_len, packet: m.last_packet });
+                }
                 if let Some(done) = st.open_message.take() {
                     self.out.message(done);
                 }
             }
+        }
+        // A Ping or Pong can be what is too big for a small limit too.
+        if matches!(f.header.opcode, opcode::PING | opcode::PONG) && st.largest_message.is_none_or(|l| f.header.payload_len > l.len) {
+            st.largest_message = Some(MessageSize { len: f.header.payload_len, packet: f.last_packet });
         }
         let (close_code, close_reason) = if f.header.opcode == opcode::CLOSE {
             let body = CloseBody::parse(&f.payload);
@@ -898,22 +970,19 @@ impl FrameSink for SideSink<'_> {
             (None, None)
         };
         if f.header.opcode == opcode::CLOSE && st.close.is_none() {
-            st.close =
-                Some(CloseSeen { code: close_code, reason: close_reason.clone().unwrap_or_default(), packet: f.last_packet, ts: f.ts });
-            let initiator = s.close_initiator.is_none();
-            if initiator {
-                s.close_initiator = Some(self.side);
-            }
-            self.out.close(CloseRecord {
-                conn_id: conn,
-                direction: dir,
-                frame_index: f.index,
-                ts: f.ts,
-                packet: f.last_packet,
+            st.close = Some(CloseSeen {
                 code: close_code,
                 reason: close_reason.clone().unwrap_or_default(),
-                initiator,
+                packet: f.last_packet,
+                ts: f.ts,
+                frame_index: f.index,
             });
+            if s.close_initiator.is_none() {
+                s.close_initiator = Some(self.side);
+            }
+            // What the peer had sent when this side closed (a 1009's cause).
+            let peer = 1 - self.side;
+            s.sides[peer].largest_at_peer_close = s.sides[peer].largest_message;
         }
         self.out.frame(FrameRecord {
             conn_id: conn,

@@ -158,6 +158,7 @@ pub struct CloseSeen {
     pub reason: String,
     pub packet: PacketIndex,
     pub ts: Timestamp,
+    pub frame_index: u64,
 }
 
 /// One WebSocket frame (a row of frames.csv).
@@ -212,19 +213,59 @@ pub struct MessageRecord {
     pub compressed: bool,
 }
 
-/// A Close frame (a row of closes.csv).
+/// A close of a connection (a row of closes.csv): a Close frame, or the
+/// abnormal closure (1006) inferred when the connection ended without one.
 #[derive(Clone, Debug)]
 pub struct CloseRecord {
     pub conn_id: ConnId,
+    /// Who sent the Close (for an inferred 1006: who ended TCP first).
     pub direction: Direction,
-    pub frame_index: u64,
+    /// The Close frame's index in its direction; `None` for an inferred 1006.
+    pub frame_index: Option<u64>,
     pub ts: Timestamp,
     pub packet: PacketIndex,
-    /// `None` when the Close frame carries no status (the peer reports 1005).
+    /// The status code on the wire: `None` when the Close frame carries no
+    /// status (the peer reports 1005); 1006 for an inferred abnormal closure.
     pub code: Option<u16>,
     pub reason: String,
-    /// The first Close frame of the connection.
+    /// The first close of the connection.
     pub initiator: bool,
+    /// The code the endpoints report was inferred, not read from the wire
+    /// (1005: a Close without status; 1006: no Close frame at all).
+    pub inferred: bool,
+    /// What an endpoint's API reports for this close (RFC 6455 §7.1.5).
+    pub reported_code: u16,
+    /// Why the connection closed, in words.
+    pub diagnosis: String,
+    /// The violation or event that caused this close, if one was found.
+    pub cause_rule: Option<&'static str>,
+    pub cause_packet: Option<PacketIndex>,
+    /// For a Close frame: whether the peer answered with its own Close.
+    pub answered: Option<bool>,
+    /// Seconds from this close to the peer's Close.
+    pub answer_delay_s: Option<f64>,
+    /// Seconds from this close to the TCP FIN or RST that ended the
+    /// connection.
+    pub tcp_end_delay_s: Option<f64>,
+}
+
+/// A breach of RFC 6455 / RFC 7692 (a row of violations.csv).
+#[derive(Clone, Debug)]
+pub struct ViolationRecord {
+    pub conn_id: ConnId,
+    /// The direction of the offending bytes (their sender).
+    pub direction: Direction,
+    /// Index of the offending frame, if the breach is in a frame.
+    pub frame_index: Option<u64>,
+    pub ts: Timestamp,
+    pub packet: Option<PacketIndex>,
+    /// Stable rule id, e.g. `reserved-opcode`.
+    pub rule: &'static str,
+    /// e.g. "RFC 6455 §5.2".
+    pub rfc_section: &'static str,
+    /// The close code a compliant receiver answers with, if any.
+    pub expected_close: Option<u16>,
+    pub detail: String,
 }
 
 /// Something the analysis noticed about the capture or the traffic that is
@@ -248,5 +289,6 @@ pub trait RecordSink {
     fn frame(&mut self, rec: FrameRecord);
     fn message(&mut self, rec: MessageRecord);
     fn close(&mut self, rec: CloseRecord);
+    fn violation(&mut self, rec: ViolationRecord);
     fn finding(&mut self, rec: Finding);
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, analyze};
-use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink};
+use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink, ViolationRecord};
 
 /// Every record of one analysis, in output order.
 #[derive(Default)]
@@ -16,6 +16,7 @@ pub struct Collected {
     pub frames: Vec<FrameRecord>,
     pub messages: Vec<MessageRecord>,
     pub closes: Vec<CloseRecord>,
+    pub violations: Vec<ViolationRecord>,
     pub findings: Vec<Finding>,
 }
 
@@ -31,6 +32,9 @@ impl RecordSink for Collected {
     }
     fn close(&mut self, rec: CloseRecord) {
         self.closes.push(rec);
+    }
+    fn violation(&mut self, rec: ViolationRecord) {
+        self.violations.push(rec);
     }
     fn finding(&mut self, rec: Finding) {
         self.findings.push(rec);
