@@ -127,15 +127,17 @@ impl Progress for ProgressBar {
         let elapsed = self.start.elapsed();
         if self.bar.is_none() && elapsed.as_secs_f64() >= 1.0 {
             let bar = indicatif::ProgressBar::with_draw_target(Some(bytes_total), indicatif::ProgressDrawTarget::stderr());
-            let style = indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}")
+            let style = indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
             self.bar = Some(bar);
         }
         if let Some(bar) = &self.bar {
             bar.set_position(bytes_read);
-            let rate = packets as f64 / elapsed.as_secs_f64().max(1e-3);
-            bar.set_message(format!("{rate:.0} packets/s, {open_connections} connections open"));
+            // Rates over the whole run: the bar only appears after a second.
+            let secs = elapsed.as_secs_f64().max(1e-3);
+            let (mb_s, pkt_s) = (bytes_read as f64 / secs / 1e6, packets as f64 / secs);
+            bar.set_message(format!("{mb_s:.0} MB/s, {pkt_s:.0} packets/s, {open_connections} connections open"));
         }
     }
 }
