@@ -284,30 +284,29 @@ pub fn analyze(
         .build()
         .map_err(|e| Error::Output { path: PathBuf::from("<threads>"), message: e.to_string() })?;
     let mut reader = CaptureReader::open(paths)?;
-    let mut stats = AnalysisStats { files: paths.to_vec(), ..AnalysisStats::default() };
-    let mut table = FlowTable::default();
+    let mut rs = ReaderState {
+        table: FlowTable::default(),
+        stats: AnalysisStats { files: paths.to_vec(), ..AnalysisStats::default() },
+        evicted: Vec::new(),
+        last_expire: Timestamp::default(),
+    };
     let mut shards: Vec<Shard> = (0..threads).map(|_| Shard::new(opts.clone())).collect();
-    let mut evicted = Vec::new();
     let mut eof = false;
 
     // The reader fills one set of batches while the shards work on the
     // other; records go to the sink between batches, on this thread.
-    let mut batches = read_batch(&mut reader, &mut table, &mut stats, &mut evicted, threads, opts.batch, &mut eof)?;
+    let mut batches = read_batch(&mut reader, &mut rs, threads, opts.batch, &mut eof)?;
     loop {
         let current = std::mem::take(&mut batches);
         let done_reading = eof;
         let (next, ()) = pool.join(
             || {
-                if done_reading {
-                    Ok(Vec::new())
-                } else {
-                    read_batch(&mut reader, &mut table, &mut stats, &mut evicted, threads, opts.batch, &mut eof)
-                }
+                if done_reading { Ok(Vec::new()) } else { read_batch(&mut reader, &mut rs, threads, opts.batch, &mut eof) }
             },
             || shards.par_iter_mut().zip(current.par_iter()).for_each(|(shard, batch)| shard.run(batch)),
         );
         emit(&mut shards, sink);
-        progress.update(reader.bytes_read(), reader.total_bytes(), stats.packets, shards.iter().map(|s| s.conns.len()).sum());
+        progress.update(reader.bytes_read(), reader.total_bytes(), rs.stats.packets, shards.iter().map(|s| s.conns.len()).sum());
         batches = next?;
         if done_reading && batches.is_empty() {
             break;
@@ -315,22 +314,31 @@ pub fn analyze(
     }
     pool.install(|| shards.par_iter_mut().for_each(Shard::finish_all));
     emit(&mut shards, sink);
-    stats.tcp_connections = table.connections_seen();
+    let mut stats = rs.stats;
+    stats.tcp_connections = rs.table.connections_seen();
     stats.notices = reader.notices().to_vec();
     stats.bytes_read = reader.bytes_read();
     Ok(stats)
 }
 
+/// What the reader thread keeps between batches.
+struct ReaderState {
+    table: FlowTable,
+    stats: AnalysisStats,
+    evicted: Vec<ConnId>,
+    /// Capture time of the last flow-table expiry.
+    last_expire: Timestamp,
+}
+
 /// Reads up to `batch` TCP segments and splits them over the shards.
 fn read_batch(
     reader: &mut CaptureReader,
-    table: &mut FlowTable,
-    stats: &mut AnalysisStats,
-    evicted: &mut Vec<ConnId>,
+    rs: &mut ReaderState,
     shards: usize,
     batch: usize,
     eof: &mut bool,
 ) -> Result<Vec<ShardBatch>, Error> {
+    let ReaderState { table, stats, evicted, last_expire } = rs;
     let mut out: Vec<ShardBatch> = (0..shards).map(|_| ShardBatch::default()).collect();
     let shard_of = |conn: ConnId| (conn % shards as u64) as usize;
     let mut segments = 0;
@@ -385,7 +393,13 @@ fn read_batch(
             ts: pkt.ts,
         });
         let (index, ts) = (pkt.index, pkt.ts);
-        table.expire(ts, evicted);
+        // Eviction works in minutes; checking once per second of capture
+        // time (or if the clock goes back) is plenty and keeps it off the
+        // per-packet path.
+        if ts.as_nanos().abs_diff(last_expire.as_nanos()) >= 1_000_000_000 {
+            *last_expire = ts;
+            table.expire(ts, evicted);
+        }
         for conn in evicted.drain(..) {
             if let Some(b) = out.get_mut(shard_of(conn)) {
                 b.jobs.push(Job::Finish { conn, packet: index });

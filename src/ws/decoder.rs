@@ -452,18 +452,24 @@ impl FrameDecoder {
         let remaining = cur.header.payload_len - cur.pos;
         let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(bytes.len());
         let (piece, rest) = bytes.split_at(take);
-        self.scratch.clear();
-        self.scratch.extend_from_slice(piece);
-        if let Some(key) = cur.header.mask {
-            apply_mask(&mut self.scratch, key, cur.pos);
-        }
+        // Unmask into the scratch buffer; unmasked payload (server frames)
+        // is passed on as it lies in the input, without a copy.
+        let plain: &[u8] = match cur.header.mask {
+            Some(key) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(piece);
+                apply_mask(&mut self.scratch, key, cur.pos);
+                &self.scratch
+            }
+            None => piece,
+        };
         // Keep bytes only while no gap has interrupted the payload, so the
         // kept prefix is always contiguous.
         if cur.gap == 0 && cur.kept.len() < cur.keep_limit {
-            let n = (cur.keep_limit - cur.kept.len()).min(self.scratch.len());
-            cur.kept.extend_from_slice(self.scratch.get(..n).unwrap_or_default());
+            let n = (cur.keep_limit - cur.kept.len()).min(plain.len());
+            cur.kept.extend_from_slice(plain.get(..n).unwrap_or_default());
         }
-        sink.payload(&cur.header, self.frame_index, cur.pos, &self.scratch);
+        sink.payload(&cur.header, self.frame_index, cur.pos, plain);
         cur.pos += take as u64;
         cur.captured += take as u64;
         cur.last_packet = packet;
