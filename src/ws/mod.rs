@@ -6,7 +6,11 @@
 
 pub mod close;
 pub mod decoder;
+pub mod deflate;
 pub mod frame;
+pub mod kb;
+pub mod rules;
+pub mod utf8;
 
 pub use decoder::{DecodedFrame, DecoderConfig, DecoderStats, DirectionContext, FrameDecoder, FrameSink, UndecodedReason, UndecodedRegion};
 pub use frame::{FrameHeader, HeaderParse, LengthForm};
