@@ -240,7 +240,6 @@ fn output_is_identical_with_1_and_2_threads() {
 }
 
 #[test]
-#[ignore = "verdict layer (issue 3) not wired yet"]
 fn violations_equal_the_ground_truth() {
     let (_dir, path) = write_capture();
     let (_, truth) = capture();

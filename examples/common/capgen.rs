@@ -949,6 +949,8 @@ impl Ctx {
         let mask = self.mask_for(dir);
         self.push_frame(c, dir, FrameHeader::new(true, OP_PING, mask, len as u64), &[content]);
         if answered {
+            // The Ping is on the wire before the Pong that answers it.
+            self.flush(c, dir, usize::MAX);
             let mask = self.mask_for(1 - dir);
             self.push_frame(c, 1 - dir, FrameHeader::new(true, OP_PONG, mask, len as u64), &[content]);
         }
@@ -1259,7 +1261,8 @@ impl Ctx {
             Phase::CloseFirst => {
                 if let End::Close { initiator, body, answered } = c.end {
                     self.close_frame(c, initiator, body);
-                    self.flush(c, initiator, 8);
+                    // The whole Close is on the wire before any answer.
+                    self.flush(c, initiator, usize::MAX);
                     c.phase = if answered { Phase::CloseSecond } else { Phase::Finish };
                 }
             }

@@ -91,8 +91,10 @@ pub const FRAME_COLUMNS: &[&str] = &[
     "opcode_name",
     "masked",
     "payload_len",
-    // Added after the contract columns.
     "message_index",
+    "compressed",
+    "inflated_len",
+    // Added after the contract columns.
     "mask_key",
     "header_len",
     "length_bits",
@@ -121,6 +123,7 @@ pub const MESSAGE_COLUMNS: &[&str] = &[
     "ts",
     "complete",
     "compressed",
+    "inflated_len",
 ];
 
 /// Column names of closes.csv, in order.
@@ -286,7 +289,7 @@ impl CsvWriter {
 
     pub fn frame(&mut self, f: &FrameRecord) -> Result<(), Error> {
         let h = &f.header;
-        let row: [&str; 25] = [
+        let row: [&str; 27] = [
             &f.conn_id.to_string(),
             f.direction.as_str(),
             &f.index.to_string(),
@@ -303,6 +306,8 @@ impl CsvWriter {
             b(h.mask.is_some()),
             &h.payload_len.to_string(),
             &opt(f.message_index),
+            b(f.compressed),
+            &opt(f.inflated_len),
             &h.mask.map(hex4).unwrap_or_default(),
             &h.header_len.to_string(),
             &h.length_form.bits().to_string(),
@@ -333,6 +338,7 @@ impl CsvWriter {
             ts(m.ts),
             b(m.complete).to_string(),
             b(m.compressed).to_string(),
+            opt(m.inflated_len),
         ];
         self.messages.write_record(&row).map_err(|e| self.err("messages.csv", e))
     }

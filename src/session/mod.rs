@@ -14,17 +14,22 @@
 //! HTTP request, else from which side masks its frames, else from the ports.
 
 pub mod diagnosis;
+pub mod handshake;
 pub mod record;
+pub mod verdict;
 
 use crate::http::{self, HeadParse};
 use crate::model::{ConnId, Direction, Endpoint, PacketIndex, Timestamp};
 use crate::ws::close::CloseBody;
+use crate::ws::deflate::DeflateParams;
+use crate::ws::rules::{PongMatch, PongTracker, Role as RuleRole, Rule, Severity, Violation};
 use crate::ws::{DecodedFrame, DecoderConfig, DirectionContext, FrameDecoder, FrameSink, UndecodedRegion, opcode};
 use diagnosis::{CloseFacts, MessageSize, diagnose};
 use record::{
     ByteAccount, CloseSeen, ConnectionRecord, Finding, FrameRecord, HandshakeInfo, HandshakeState, MessageRecord, RecordSink, Termination,
     ViolationRecord,
 };
+use verdict::DirectionChecks;
 
 /// Index of the side that sent the connection's first captured packet.
 pub const OPENER: usize = 0;
@@ -38,11 +43,13 @@ pub struct SessionConfig {
     /// Bytes per side looked at to recognise WebSocket without a handshake
     /// before the connection is judged not to be WebSocket.
     pub probe_limit: usize,
+    /// Inflation of one compressed message stops here (`--max-message`).
+    pub max_message: u64,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        SessionConfig { decoder: DecoderConfig::default(), probe_limit: 64 * 1024 }
+        SessionConfig { decoder: DecoderConfig::default(), probe_limit: 64 * 1024, max_message: crate::ws::deflate::DEFAULT_MAX_MESSAGE }
     }
 }
 
@@ -127,6 +134,10 @@ impl Pending {
 struct SideState {
     pending: Pending,
     decoder: Option<FrameDecoder>,
+    /// Protocol checks of the frames this side sends.
+    checks: Option<DirectionChecks>,
+    /// Pings this side received and has yet to answer.
+    pongs: PongTracker,
     /// HTTP bytes (heads and bodies) on this side.
     handshake_bytes: u64,
     /// Body bytes still to skip after a head.
@@ -176,6 +187,10 @@ pub struct Session {
     rst: Option<(usize, PacketIndex, Timestamp)>,
     close_initiator: Option<usize>,
     deflate: bool,
+    /// The agreed permessage-deflate parameters.
+    deflate_params: Option<DeflateParams>,
+    /// The last upgrade request, for judging its answer.
+    request: Option<http::Request>,
     /// TCP findings (gaps, overlap conflicts) by side, reported at the end
     /// when the connection turns out to be WebSocket.
     tcp_findings: Vec<(usize, Finding)>,
@@ -217,6 +232,8 @@ impl Session {
             rst: None,
             close_initiator: None,
             deflate: false,
+            deflate_params: None,
+            request: None,
             tcp_findings: Vec::new(),
             tcp_findings_dropped: 0,
             last_was_101: false,
@@ -374,6 +391,9 @@ impl Session {
         }
         for side in [OPENER, RESPONDER] {
             self.decode(side, out, |d, sink| d.finish(sink));
+            if let Some(c) = self.side(side).checks.as_mut() {
+                c.finish();
+            }
             let held = self.side(side).pending.take();
             if !held.bytes.is_empty() {
                 self.side(side).undecoded += held.bytes.len() as u64;
@@ -399,6 +419,10 @@ impl Session {
         for side in [OPENER, RESPONDER] {
             if let Some(m) = self.side(side).open_message.take() {
                 out.message(m);
+            }
+            if let Some(v) = self.unanswered_ping(side) {
+                let ts = self.end_ts;
+                self.violations_from(out, side, None, v.1, ts, vec![v.0]);
             }
         }
         for (side, mut f) in std::mem::take(&mut self.tcp_findings) {
@@ -510,6 +534,55 @@ impl Session {
         if self.roles_from != "syn" && self.client.is_none() {
             self.client = Some(side);
             self.roles_from = from;
+        }
+    }
+
+    /// A Ping `side` received and never answered (§5.5.2: answer "as soon
+    /// as is practical", unless a Close came first), judged only where the
+    /// capture shows enough: the Ping waited at least a second before the
+    /// peer's Close or the end of the connection, and `side` had no reason
+    /// to fail the connection instead (a violation by the peer).
+    fn unanswered_ping(&self, side: usize) -> Option<(Violation, Option<PacketIndex>)> {
+        let (packet, ts) = self.sides[side].pongs.oldest()?;
+        let peer_dir = self.dir_of(1 - side);
+        if self.violations.iter().any(|v| v.direction == peer_dir && v.rule != Rule::PingUnanswered.id()) {
+            return None;
+        }
+        let ended = self.rst.map(|r| r.2).or(self.sides.iter().filter_map(|s| s.fin.map(|f| f.1)).min());
+        let deadline = match (&self.sides[1 - side].close, ended) {
+            (Some(c), _) => c.ts,
+            (None, Some(t)) => t,
+            // Still open when the capture ended: maybe answered later.
+            (None, None) => return None,
+        };
+        if deadline.secs_since(ts) < 1.0 {
+            return None;
+        }
+        let waiting = self.sides[side].pongs.unanswered();
+        let detail =
+            format!("{waiting} Ping(s) never answered with a Pong; the oldest (packet {packet}) waited {:.3} s", deadline.secs_since(ts));
+        Some((Violation::new(Rule::PingUnanswered, detail), Some(packet)))
+    }
+
+    /// Reports catalogue violations by `side`'s bytes: breaches of a MUST
+    /// become violation records, notices become findings.
+    fn violations_from(
+        &mut self,
+        out: &mut dyn RecordSink,
+        side: usize,
+        frame_index: Option<u64>,
+        packet: Option<PacketIndex>,
+        ts: Timestamp,
+        found: Vec<Violation>,
+    ) {
+        for v in found {
+            let info = v.rule.info();
+            if info.severity == Severity::Violation {
+                self.violation(out, side, frame_index, packet, ts, (info.id, info.rfc), info.expected_close, v.detail);
+            } else {
+                let dir = self.dir_of(side);
+                self.report(out, Some(dir), info.id, packet, Some(ts), None, None, &v.detail);
+            }
         }
     }
 
@@ -684,6 +757,9 @@ impl Session {
                     if req.wants_websocket() {
                         self.upgrade_requested = true;
                         self.record_request(&req, packet, ts);
+                        let problems = handshake::check_request(&req);
+                        self.violations_from(out, client, None, packet, ts.unwrap_or_default(), problems);
+                        self.request = Some(req);
                     }
                     return true;
                 }
@@ -717,8 +793,12 @@ impl Session {
                     }
                     if resp.status == 101 {
                         self.upgrade_requested = true;
+                        let (problems, negotiation) = handshake::check_response(self.request.as_ref(), &resp);
+                        self.violations_from(out, server, None, packet, ts.unwrap_or_default(), problems);
                         if resp.headers.has_token("upgrade", "websocket") {
                             self.handshake = Some(HandshakeState::Ok);
+                            self.deflate_params = negotiation.params;
+                            self.deflate |= negotiation.params.is_some();
                             self.enter_ws(out);
                             return false;
                         }
@@ -727,12 +807,6 @@ impl Session {
                         // is read as HTTP again, else searched for frames.
                         self.handshake = Some(HandshakeState::Failed);
                         self.last_was_101 = true;
-                        let detail = format!(
-                            "101 answer without `Upgrade: websocket` (Upgrade: {:?}): the client must fail the connection",
-                            resp.headers.get("upgrade").unwrap_or_default()
-                        );
-                        let ts = ts.unwrap_or_default();
-                        self.violation(out, server, None, packet, ts, ("missing-upgrade-header", "RFC 6455 §4.1"), None, detail);
                         return true;
                     }
                     self.last_was_101 = false;
@@ -825,6 +899,12 @@ impl Session {
             // not bytes are held.
             st.decoder = Some(FrameDecoder::in_sync(cfg, ctx, start));
         }
+        let max = self.cfg.max_message;
+        for side in [OPENER, RESPONDER] {
+            let sender = if side == client { RuleRole::Client } else { RuleRole::Server };
+            let inflate = self.deflate_params.map(|p| p.inflater_config(sender, max));
+            self.side(side).checks = Some(DirectionChecks::after_handshake(sender, inflate));
+        }
         self.replay_pending(out);
     }
 
@@ -844,6 +924,11 @@ impl Session {
                 _ => st.pending.offset,
             };
             st.decoder = Some(FrameDecoder::searching(cfg, ctx, start, strict));
+        }
+        let max = self.cfg.max_message;
+        for side in [OPENER, RESPONDER] {
+            let sender = client.map(|c| if c == side { RuleRole::Client } else { RuleRole::Server });
+            self.side(side).checks = Some(DirectionChecks::without_handshake(sender, max));
         }
         self.replay_pending(out);
     }
@@ -898,7 +983,30 @@ impl FrameSink for SideSink<'_> {
                 if let Some(d) = s.sides[side].decoder.as_mut() {
                     d.set_context(DirectionContext { masked: Some(side == client), rsv1_allowed: true });
                 }
+                if let Some(c) = s.sides[side].checks.as_mut() {
+                    c.set_sender(if side == client { RuleRole::Client } else { RuleRole::Server });
+                }
             }
+        }
+        let outcome = s.sides[self.side].checks.as_mut().map(|c| c.frame_end(&f)).unwrap_or_default();
+        let mut payload_violations = outcome.payload;
+        let peer = 1 - self.side;
+        match f.header.opcode {
+            // §5.5.2-5.5.3: a Ping awaits the peer's Pong echoing it.
+            // An invalid Ping (too long, fragmented...) is to be failed, not
+            // answered.
+            opcode::PING if outcome.header.is_empty() => s.sides[peer].pongs.ping(&f.payload, f.last_packet, f.ts),
+            opcode::PONG => {
+                if let PongMatch::Mismatch(v) = s.sides[self.side].pongs.pong(&f.payload) {
+                    payload_violations.push(v);
+                }
+            }
+            opcode::CLOSE => {
+                if let Some(c) = s.sides[peer].checks.as_mut() {
+                    c.peer_closed();
+                }
+            }
+            _ => {}
         }
         let dir = s.dir_of(self.side);
         let conn = s.conn;
@@ -934,6 +1042,7 @@ impl FrameSink for SideSink<'_> {
                     ts: f.ts,
                     complete: false,
                     compressed: f.header.rsv1,
+                    inflated_len: None,
                 });
                 Some(index)
             }
@@ -950,6 +1059,7 @@ impl FrameSink for SideSink<'_> {
             m.ts = f.ts;
             if f.header.fin {
                 m.complete = true;
+                m.inflated_len = outcome.message_inflated;
                 st.messages += 1;
                 if st.largest_message.is_none_or(|l| m.payload_len > l.len) {
                     st.largest_message = Some(MessageSize { len: m.payload_len, packet: m.last_packet });
@@ -998,10 +1108,26 @@ impl FrameSink for SideSink<'_> {
             gap_len: f.gap_len,
             truncated: f.truncated,
             message_index,
+            compressed: outcome.compressed,
+            inflated_len: outcome.inflated,
             close_code,
             close_reason,
             payload: f.payload,
         });
+        s.violations_from(self.out, self.side, Some(f.index), Some(f.first_packet), f.first_ts, outcome.header);
+        s.violations_from(self.out, self.side, Some(f.index), Some(f.last_packet), f.ts, payload_violations);
+    }
+
+    fn header(&mut self, header: &crate::ws::FrameHeader, _frame_index: u64) {
+        if let Some(c) = self.session.sides[self.side].checks.as_mut() {
+            c.header(header);
+        }
+    }
+
+    fn payload(&mut self, _header: &crate::ws::FrameHeader, _frame_index: u64, pos: u64, bytes: &[u8]) {
+        if let Some(c) = self.session.sides[self.side].checks.as_mut() {
+            c.payload(pos, bytes);
+        }
     }
 
     fn undecoded(&mut self, r: UndecodedRegion) {
@@ -1021,6 +1147,9 @@ impl FrameSink for SideSink<'_> {
     }
 
     fn resynced(&mut self, offset: u64, skipped: u64) {
+        if let Some(c) = self.session.sides[self.side].checks.as_mut() {
+            c.resynced();
+        }
         let dir = self.session.dir_of(self.side);
         let detail = format!("frame boundaries found at stream offset {offset} after skipping {skipped} bytes");
         self.session.report(self.out, Some(dir), "resync", None, None, Some(offset), Some(skipped), &detail);

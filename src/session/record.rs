@@ -179,6 +179,10 @@ pub struct FrameRecord {
     /// 0-based index of the data message this frame belongs to (per
     /// direction); `None` for control frames and orphan continuations.
     pub message_index: Option<u64>,
+    /// The frame belongs to a permessage-deflate compressed message.
+    pub compressed: bool,
+    /// Bytes this frame's payload inflated to (compressed messages).
+    pub inflated_len: Option<u64>,
     /// Close frames: the status code and reason.
     pub close_code: Option<u16>,
     pub close_reason: Option<String>,
@@ -211,6 +215,9 @@ pub struct MessageRecord {
     pub complete: bool,
     /// RSV1 on the first frame: compressed by permessage-deflate (RFC 7692 §6).
     pub compressed: bool,
+    /// Size after inflation, when the message was compressed and inflated
+    /// whole.
+    pub inflated_len: Option<u64>,
 }
 
 /// A close of a connection (a row of closes.csv): a Close frame, or the

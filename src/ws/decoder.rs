@@ -125,6 +125,8 @@ pub trait FrameSink {
     /// frame's payload. Called before [`FrameSink::frame`] for that frame.
     /// Gaps inside the payload are signalled by a jump in `pos`.
     fn payload(&mut self, _header: &FrameHeader, _frame_index: u64, _pos: u64, _bytes: &[u8]) {}
+    /// A frame header was read: its payload (if any) follows.
+    fn header(&mut self, _header: &FrameHeader, _frame_index: u64) {}
     /// A whole frame (or the part of it the capture holds).
     fn frame(&mut self, frame: DecodedFrame);
     /// Bytes that were captured but are not part of any frame.
@@ -422,6 +424,7 @@ impl FrameDecoder {
 
     fn start_frame(&mut self, header: FrameHeader, packet: PacketIndex, ts: Timestamp, sink: &mut dyn FrameSink) {
         self.stats.header_bytes += u64::from(header.header_len);
+        sink.header(&header, self.frame_index);
         let keep_limit = if header.is_control() { self.cfg.control_keep } else { self.cfg.data_keep };
         let keep_now = usize::try_from(header.payload_len).unwrap_or(usize::MAX).min(keep_limit);
         let frame = InFrame {

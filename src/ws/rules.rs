@@ -20,6 +20,7 @@
 //! from the capture (a refused upgrade, a message over a limit, a capture
 //! that lost the inflate dictionary, an inferred 1006).
 
+use crate::model::{PacketIndex, Timestamp};
 use crate::ws::close::CloseBody;
 use crate::ws::frame::FrameHeader;
 use crate::ws::opcode;
@@ -1064,9 +1065,9 @@ pub enum PongMatch {
 /// that answer Pings send the echo, so a mismatch is worth flagging.
 #[derive(Clone, Debug, Default)]
 pub struct PongTracker {
-    /// Payloads (at most 125 bytes kept: §5.5) of unanswered Pings, oldest
-    /// first.
-    outstanding: Vec<Vec<u8>>,
+    /// Unanswered Pings, oldest first: payload (at most 125 bytes kept:
+    /// §5.5), packet and time.
+    outstanding: Vec<(Vec<u8>, PacketIndex, Timestamp)>,
     /// Pings forgotten because more than [`MAX_OUTSTANDING_PINGS`] waited.
     dropped: u64,
 }
@@ -1076,13 +1077,19 @@ impl PongTracker {
         PongTracker::default()
     }
 
-    /// The peer sent a Ping with this (unmasked) payload.
-    pub fn ping(&mut self, payload: &[u8]) {
+    /// The peer sent a Ping with this (unmasked) payload, complete at
+    /// `packet`.
+    pub fn ping(&mut self, payload: &[u8], packet: PacketIndex, ts: Timestamp) {
         if self.outstanding.len() == MAX_OUTSTANDING_PINGS {
             self.outstanding.remove(0);
             self.dropped += 1;
         }
-        self.outstanding.push(payload.get(..125).unwrap_or(payload).to_vec());
+        self.outstanding.push((payload.get(..125).unwrap_or(payload).to_vec(), packet, ts));
+    }
+
+    /// The oldest Ping still waiting for its Pong: its packet and time.
+    pub fn oldest(&self) -> Option<(PacketIndex, Timestamp)> {
+        self.outstanding.first().map(|p| (p.1, p.2))
     }
 
     /// This endpoint sent a Pong with this payload.
@@ -1091,13 +1098,15 @@ impl PongTracker {
             return PongMatch::Unsolicited;
         }
         let key = payload.get(..125).unwrap_or(payload);
-        match self.outstanding.iter().rposition(|p| p.as_slice() == key) {
+        // The oldest Ping with this payload: Pongs usually answer Pings in
+        // order, and a Pong for a later Ping also settles the earlier ones.
+        match self.outstanding.iter().position(|p| p.0.as_slice() == key) {
             Some(i) => {
                 self.outstanding.drain(..=i);
                 PongMatch::Answers
             }
             None => {
-                let last = self.outstanding.last().map_or(0, Vec::len);
+                let last = self.outstanding.last().map_or(0, |p| p.0.len());
                 let detail = format!(
                     "Pong with {} payload bytes matches none of {} outstanding Ping(s) (latest has {} bytes)",
                     payload.len(),
@@ -1425,12 +1434,12 @@ mod tests {
     fn pong_matching() {
         let mut t = PongTracker::new();
         assert_eq!(t.pong(b"heartbeat"), PongMatch::Unsolicited);
-        t.ping(b"a");
-        t.ping(b"b");
+        t.ping(b"a", 1, Timestamp(0));
+        t.ping(b"b", 1, Timestamp(0));
         // Answering only the latest Ping answers both (§5.5.3).
         assert_eq!(t.pong(b"b"), PongMatch::Answers);
         assert_eq!(t.unanswered(), 0);
-        t.ping(b"abc");
+        t.ping(b"abc", 1, Timestamp(0));
         match t.pong(b"") {
             PongMatch::Mismatch(v) => assert_eq!(v.rule, Rule::PongMismatch),
             other => panic!("expected a mismatch, got {other:?}"),
@@ -1438,12 +1447,12 @@ mod tests {
         assert_eq!(t.unanswered(), 1);
         assert_eq!(t.pong(b"abc"), PongMatch::Answers);
         for i in 0..40u8 {
-            t.ping(&[i]);
+            t.ping(&[i], 1, Timestamp(0));
         }
         assert_eq!((t.unanswered(), t.dropped()), (MAX_OUTSTANDING_PINGS, 40 - MAX_OUTSTANDING_PINGS as u64));
         // Oversized Ping payloads are compared on their first 125 bytes.
         let mut t = PongTracker::new();
-        t.ping(&[7; 300]);
+        t.ping(&[7; 300], 1, Timestamp(0));
         assert_eq!(t.pong(&[7; 300]), PongMatch::Answers);
     }
 }
