@@ -18,7 +18,8 @@ const EXAMPLES: &str = "\
 Examples:
   wsforensics capture.pcap                      summary of every WebSocket connection and close
   wsforensics capture.pcap --csv out/           also write connections/frames/messages/closes/violations/findings.csv
-  wsforensics rotated-0.pcap rotated-1.pcap     several files, analyzed as one capture in time order";
+  wsforensics rotated-0.pcap rotated-1.pcap     several files, analyzed as one capture in time order
+  wsforensics explain 1002 1011                 two close codes side by side (--lang ar for Arabic)";
 
 #[derive(Parser, Debug)]
 #[command(name = "wsforensics", version, about = "Offline forensic analysis of WebSocket connections in packet captures", after_help = EXAMPLES)]
@@ -31,6 +32,23 @@ struct Cli {
 enum Command {
     /// Analyze capture files (the default command).
     Analyze(AnalyzeArgs),
+    /// Explain close codes: meaning, when you see them, how to fix them.
+    /// Two codes are compared side by side (e.g. `explain 1002 1011`).
+    Explain(ExplainArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ExplainArgs {
+    /// Close codes (0-65535).
+    #[arg(required = true, value_name = "CODE")]
+    codes: Vec<u16>,
+    /// Language of the texts: en or ar.
+    #[arg(long, default_value = "en", value_parser = parse_lang)]
+    lang: wsforensics::ws::kb::Lang,
+}
+
+fn parse_lang(s: &str) -> Result<wsforensics::ws::kb::Lang, String> {
+    wsforensics::ws::kb::Lang::from_code(s).ok_or_else(|| format!("unknown language {s:?} (use en or ar)"))
 }
 
 #[derive(clap::Args, Debug)]
@@ -144,7 +162,7 @@ impl Progress for ProgressBar {
 
 /// `wsforensics FILE...` means `wsforensics analyze FILE...`.
 fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let known = ["analyze", "help", "-h", "--help", "-V", "--version"];
+    let known = ["analyze", "explain", "help", "-h", "--help", "-V", "--version"];
     if let Some(first) = args.get(1)
         && !known.iter().any(|k| first == *k)
     {
@@ -207,6 +225,14 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Analyze(a) => run_analyze(a),
+        Command::Explain(e) => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            wsforensics::report::explain::render(&e.codes, e.lang, &mut lock)
+                .and_then(|()| lock.flush())
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(code) => code,

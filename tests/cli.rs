@@ -179,3 +179,18 @@ fn unsupported_link_type_is_named() {
     assert!(all.contains("147"), "{all}");
     assert!(all.contains("not supported"), "{all}");
 }
+
+#[test]
+fn explain_compares_two_codes_in_english_and_arabic() {
+    let out = bin().args(["explain", "1002", "1011"]).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.starts_with("1002 Protocol Error  vs  1011 Internal Error"), "{s}");
+    assert!(s.contains("How to fix it") && s.contains("When to suspect it"), "{s}");
+    let ar = bin().args(["explain", "1002", "1011", "--lang", "ar"]).output().unwrap();
+    assert!(ar.status.success());
+    let s = String::from_utf8(ar.stdout).unwrap();
+    assert!(s.contains("كيف تصلحه"), "{s}");
+    let bad = bin().args(["explain", "1002", "--lang", "xx"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

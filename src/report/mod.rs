@@ -5,4 +5,5 @@
 //! Must not import: capture, decode, flow, pipeline.
 
 pub mod csv;
+pub mod explain;
 pub mod summary;

@@ -215,7 +215,8 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> i
             if l.reported_code == 1001 {
                 continue;
             }
-            writeln!(w, "      meaning:  {}", close::code_meaning(l.reported_code))?;
+            let kb = crate::ws::kb::text(l.reported_code, crate::ws::kb::Lang::En);
+            writeln!(w, "      meaning:  {}", kb.description)?;
             writeln!(w, "      cause:    {}", escape_control(&l.diagnosis))?;
             let mut packets = vec![l.packet];
             if let Some(p) = l.cause_packet.filter(|p| *p != l.packet) {
@@ -225,6 +226,9 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> i
             let rule = l.cause_rule.map(|r| format!("{r}; ")).unwrap_or_default();
             writeln!(w, "      evidence: {rule}packets {}", evidence.join(", "))?;
             writeln!(w, "      wireshark: tcp.stream == {} && frame.number in {{{}}}", l.conn_id, evidence.join(" "))?;
+            for (i, line) in crate::report::explain::wrap(kb.how_to_fix, 88).iter().enumerate() {
+                writeln!(w, "      {}{line}", if i == 0 { "fix:      " } else { "          " })?;
+            }
         }
         if s.close_lines_dropped > 0 {
             writeln!(w, "  ... and {} more (see closes.csv)", s.close_lines_dropped)?;

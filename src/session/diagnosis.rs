@@ -9,7 +9,8 @@
 
 use crate::model::{ConnId, Direction, PacketIndex, Timestamp};
 use crate::session::record::{CloseRecord, CloseSeen, Finding, ViolationRecord};
-use crate::ws::close::{code_meaning, code_name};
+use crate::ws::close::code_name;
+use crate::ws::kb::{self, Lang};
 
 /// Rules whose breach a receiver answers with 1007 (RFC 6455 §7.4.1, §8.1;
 /// RFC 7692 leaves inflate failures to the implementation, 1007 is common).
@@ -163,7 +164,7 @@ pub fn diagnose(f: &CloseFacts<'_>, largest_before: [Option<MessageSize>; 2]) ->
                         .to_string()
                 }
                 Some(1011) => "the client sent 1011 Internal Error (meant for servers): an error inside the client".to_string(),
-                Some(code) => format!("{who} closed with {code} {}: {}", code_name(code), code_meaning(code)),
+                Some(code) => format!("{who} closed with {code} {}: {}", code_name(code), kb::text(code, Lang::En).description),
             }
         };
         if no_visible_cause {

@@ -66,31 +66,6 @@ pub fn code_name(code: u16) -> &'static str {
     }
 }
 
-/// What a close code means, in one line (the terminal report's gloss).
-pub fn code_meaning(code: u16) -> &'static str {
-    match code {
-        1000 => "the purpose of the connection was fulfilled",
-        1001 => "an endpoint is going away (server shutdown, page navigated away)",
-        1002 => "an endpoint received bytes that break the WebSocket framing rules",
-        1003 => "an endpoint received a type of data it cannot accept",
-        1004 => "reserved: must never be sent",
-        1005 => "the Close frame carried no status code",
-        1006 => "the connection ended without a Close frame (abnormal closure)",
-        1007 => "a message's data did not match its type (e.g. text that is not UTF-8)",
-        1008 => "a message violated the endpoint's policy",
-        1009 => "a message was too big for the endpoint to process",
-        1010 => "the client needed an extension the server did not agree to",
-        1011 => "the server hit an unexpected condition (an unhandled error) handling a request",
-        1012 => "the service is restarting",
-        1013 => "the service is overloaded: try again later",
-        1014 => "a gateway or proxy got an invalid answer from the upstream server",
-        1015 => "the TLS handshake failed: must never be sent",
-        3000..=3999 => "registered for libraries and frameworks (see the IANA registry)",
-        4000..=4999 => "private use: defined by the application",
-        _ => "not a valid close code",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
