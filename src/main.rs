@@ -65,6 +65,10 @@ struct AnalyzeArgs {
     /// Write text from the traffic into CSV cells as is (no formula-injection guard).
     #[arg(long)]
     raw_csv: bool,
+    /// Stop inflating a compressed message at this size (e.g. 64MiB, 512KiB,
+    /// 1000000); a message that inflates further is reported, not obeyed.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    max_message: u64,
     /// Print nothing but errors (no summary, no progress bar).
     #[arg(long, short)]
     quiet: bool,
@@ -160,6 +164,25 @@ impl Progress for ProgressBar {
     }
 }
 
+/// A byte size: a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a size (e.g. 64MiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB, GiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+}
+
 /// `wsforensics FILE...` means `wsforensics analyze FILE...`.
 fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let known = ["analyze", "explain", "help", "-h", "--help", "-V", "--version"];
@@ -177,6 +200,7 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         anyhow::ensure!(n >= 1, "--threads must be at least 1");
         opts.threads = n;
     }
+    opts.session.max_message = a.max_message;
     let csv = match &a.csv {
         Some(dir) => Some(
             CsvWriter::create(dir, CsvOptions { raw: a.raw_csv })

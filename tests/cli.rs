@@ -194,3 +194,26 @@ fn explain_compares_two_codes_in_english_and_arabic() {
     let bad = bin().args(["explain", "1002", "--lang", "xx"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn max_message_caps_inflation_and_says_so() {
+    // py-echo-deflate holds compressed messages up to 100 KiB: with a 1 KiB
+    // cap the bigger ones are reported as over the cap, never inflated
+    // further, and later messages that needed the lost context are named.
+    let capture = common::samples_dir().join("py-echo-deflate.pcapng");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().arg(&capture).args(["--max-message", "1KiB", "--csv"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success());
+    let (h, rows) = read_csv(&dir.path().join("findings.csv"));
+    let kinds: Vec<String> = rows.iter().map(|r| col(&h, r, "kind")).collect();
+    assert!(kinds.iter().any(|k| k == "inflate-cap-exceeded"), "{kinds:?}");
+    let (_, violations) = read_csv(&dir.path().join("violations.csv"));
+    assert!(violations.is_empty(), "a cap is our limit, not the peer's fault");
+    // Without the cap everything inflates.
+    let out = bin().arg(&capture).arg("--csv").arg(dir.path()).output().unwrap();
+    assert!(out.status.success());
+    let (_, rows) = read_csv(&dir.path().join("findings.csv"));
+    assert!(rows.is_empty());
+    let bad = bin().arg(&capture).args(["--max-message", "12XB"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
