@@ -42,7 +42,7 @@ impl Default for AnalysisOptions {
     fn default() -> Self {
         AnalysisOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            batch: 8192,
+            batch: 4096,
             session: SessionConfig::default(),
             reassembly: ReassemblyConfig::default(),
         }
@@ -294,26 +294,32 @@ pub fn analyze(
     let mut eof = false;
 
     // The reader fills one set of batches while the shards work on the
-    // other; records go to the sink between batches, on this thread.
-    let mut batches = read_batch(&mut reader, &mut rs, threads, opts.batch, &mut eof)?;
+    // other; records go to the sink between batches, on this thread. The
+    // two sets are reused, so their buffers are allocated once.
+    let fresh = || (0..threads).map(|_| ShardBatch::default()).collect::<Vec<ShardBatch>>();
+    let mut batches = fresh();
+    read_batch(&mut reader, &mut rs, &mut batches, opts.batch, &mut eof)?;
+    let mut spare = fresh();
+    let mut records = Vec::new();
     loop {
         let current = std::mem::take(&mut batches);
+        let mut fill = std::mem::take(&mut spare);
         let done_reading = eof;
-        let (next, ()) = pool.join(
-            || {
-                if done_reading { Ok(Vec::new()) } else { read_batch(&mut reader, &mut rs, threads, opts.batch, &mut eof) }
-            },
+        let (read, ()) = pool.join(
+            || if done_reading { Ok(()) } else { read_batch(&mut reader, &mut rs, &mut fill, opts.batch, &mut eof) },
             || shards.par_iter_mut().zip(current.par_iter()).for_each(|(shard, batch)| shard.run(batch)),
         );
-        emit(&mut shards, sink);
+        emit(&mut shards, &mut records, sink);
         progress.update(reader.bytes_read(), reader.total_bytes(), rs.stats.packets, shards.iter().map(|s| s.conns.len()).sum());
-        batches = next?;
-        if done_reading && batches.is_empty() {
+        read?;
+        spare = current;
+        batches = fill;
+        if done_reading {
             break;
         }
     }
     pool.install(|| shards.par_iter_mut().for_each(Shard::finish_all));
-    emit(&mut shards, sink);
+    emit(&mut shards, &mut records, sink);
     let mut stats = rs.stats;
     stats.tcp_connections = rs.table.connections_seen();
     stats.notices = reader.notices().to_vec();
@@ -330,16 +336,15 @@ struct ReaderState {
     last_expire: Timestamp,
 }
 
-/// Reads up to `batch` TCP segments and splits them over the shards.
-fn read_batch(
-    reader: &mut CaptureReader,
-    rs: &mut ReaderState,
-    shards: usize,
-    batch: usize,
-    eof: &mut bool,
-) -> Result<Vec<ShardBatch>, Error> {
+/// Reads up to `batch` TCP segments and splits them over the shards'
+/// batches (cleared first, their buffers kept).
+fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [ShardBatch], batch: usize, eof: &mut bool) -> Result<(), Error> {
     let ReaderState { table, stats, evicted, last_expire } = rs;
-    let mut out: Vec<ShardBatch> = (0..shards).map(|_| ShardBatch::default()).collect();
+    for b in out.iter_mut() {
+        b.jobs.clear();
+        b.bytes.clear();
+    }
+    let shards = out.len().max(1);
     let shard_of = |conn: ConnId| (conn % shards as u64) as usize;
     let mut segments = 0;
     while segments < batch {
@@ -406,19 +411,19 @@ fn read_batch(
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Merges the shards' output in key order and hands it to the sink.
-fn emit(shards: &mut [Shard], sink: &mut dyn RecordSink) {
-    let mut all: Vec<(Key, Record)> = Vec::with_capacity(shards.iter().map(|s| s.out.len()).sum());
+fn emit(shards: &mut [Shard], all: &mut Vec<(Key, Record)>, sink: &mut dyn RecordSink) {
+    all.clear();
     for s in shards.iter_mut() {
         all.append(&mut s.out);
     }
     // Each shard's output is already in key order; a stable sort of the
     // concatenation is a merge.
     all.sort_by_key(|(k, _)| *k);
-    for (_, r) in all {
+    for (_, r) in all.drain(..) {
         match r {
             Record::Connection(c) => sink.connection(*c),
             Record::Frame(f) => sink.frame(f),
