@@ -21,7 +21,8 @@ PY="$VENV/bin/python"
 
 ALL_SCENARIOS=(py-echo-plain py-echo-deflate py-handler-error-1011 py-close-codes
                node-echo-plain node-echo-deflate node-handler-error-1011
-               node-server-killed-1006 chromium-browser)
+               node-server-killed-1006 chromium-browser
+               violations-websockets violations-ws)
 
 TCPDUMP_PID=""
 BG_PIDS=()
@@ -240,6 +241,53 @@ scenario_chromium-browser() {
     oracle "$cap"
 }
 
+# ------------------------------------------------------------------ protocol violations
+
+# violations_run NAME LIB(websockets|ws) PORT RAW-PORT
+# A raw-socket client (violations.py rawclient) breaks one rule per TCP connection
+# against the library's server on PORT; then a raw-socket server on RAW-PORT sends a
+# masked frame to the library's client. One capture for both ports.
+violations_run() {
+    local name="$1" lib="$2" port="$3" raw_port="$4"
+    local cap="$SAMPLES/$name.pcap"
+    rm -f "$SAMPLES/$name".{pcap,server.log,client.log,rawserver.log,libclient.log,pcap.tshark.tsv}
+    capture_start "$cap" lo micro "$port" "$raw_port"
+    if [[ "$lib" == websockets ]]; then
+        start_bg "$WORK/$name.server.out" "$PY" "$HERE/violations.py" server --port "$port" \
+            --log "$SAMPLES/$name.server.log"
+    else
+        start_bg "$SAMPLES/$name.server.log" node "$NODE_DIR/violations.js" server --port "$port"
+    fi
+    local server_pid="$BG_PID"
+    wait_for port_listening "$port"
+    "$PY" "$HERE/violations.py" rawclient --port "$port" --log "$SAMPLES/$name.client.log"
+    sleep 0.2
+    stop_bg "$server_pid" TERM
+    # the masked-server-frame connection: raw server, real client
+    start_bg "$WORK/$name.rawserver.out" "$PY" "$HERE/violations.py" rawserver --port "$raw_port" \
+        --log "$SAMPLES/$name.rawserver.log"
+    local raw_pid="$BG_PID"
+    wait_for port_listening "$raw_port"
+    if [[ "$lib" == websockets ]]; then
+        "$PY" "$HERE/violations.py" libclient --port "$raw_port" --log "$SAMPLES/$name.libclient.log"
+    else
+        node "$NODE_DIR/violations.js" client --port "$raw_port" >"$SAMPLES/$name.libclient.log" 2>&1
+    fi
+    wait "$raw_pid" || die "raw server failed"
+    stop_bg "$raw_pid"  # already exited: only drops it from BG_PIDS
+    capture_stop
+    local f
+    for f in "$WORK/$name.server.out" "$WORK/$name.rawserver.out"; do
+        if [[ -s "$f" ]]; then log "unexpected output:"; cat "$f" >&2; fi
+    done
+    python3 "$ORACLE" "$cap" --decode-as "tcp.port==$port,http" --decode-as "tcp.port==$raw_port,http" \
+        > "$cap.tshark.tsv"
+    log "$(basename "$cap"): $(($(wc -l < "$cap.tshark.tsv") - 1)) WebSocket frames, $(stat -c %s "$cap") bytes"
+}
+
+scenario_violations-websockets() { violations_run violations-websockets websockets 8770 8771; }
+scenario_violations-ws()         { violations_run violations-ws ws 9010 9011; }
+
 # ------------------------------------------------------------------ main
 
 main() {
@@ -256,6 +304,10 @@ main() {
     done
     log "checking the oracles against what the scenarios sent"
     python3 "$HERE/check_samples.py" --samples "$SAMPLES"
+    if [[ -e "$SAMPLES/violations-websockets.pcap" && -e "$SAMPLES/violations-ws.pcap" ]]; then
+        log "writing samples/violations-expected.json (observed reactions, cross-checked with the logs)"
+        "$PY" "$HERE/violations.py" expected --samples "$SAMPLES"
+    fi
     log "done"
 }
 

@@ -11,10 +11,22 @@ use crate::model::{ConnId, Direction, PacketIndex, Timestamp};
 use crate::session::record::{CloseRecord, CloseSeen, Finding, ViolationRecord};
 use crate::ws::close::code_name;
 use crate::ws::kb::{self, Lang};
+use crate::ws::rules::Rule;
 
-/// Rules whose breach a receiver answers with 1007 (RFC 6455 §7.4.1, §8.1;
-/// RFC 7692 leaves inflate failures to the implementation, 1007 is common).
-const RULES_1007: &[&str] = &["invalid-utf8-text", "invalid-utf8-close-reason", "deflate-error"];
+/// The close codes that count as the right answer to a violation.
+fn accepted_closes(v: &ViolationRecord) -> &'static [u16] {
+    Rule::from_id(v.rule).map_or(&[], |r| r.info().accepted_closes)
+}
+
+/// The violation received before a close with `code` that explains it: the
+/// first one answered by that code, else (for 1002) the first one at all.
+fn cause_of<'a>(received: &[&'a ViolationRecord], code: u16) -> Option<&'a ViolationRecord> {
+    let answered = received.iter().find(|v| accepted_closes(v).contains(&code));
+    match code {
+        1002 => answered.or(received.first()).copied(),
+        _ => answered.copied(),
+    }
+}
 
 /// Rule id given to a connection that ended without any Close frame.
 pub const ABNORMAL_CLOSURE: &str = "abnormal-closure";
@@ -108,64 +120,61 @@ pub fn diagnose(f: &CloseFacts<'_>, largest_before: [Option<MessageSize>; 2]) ->
         let who = side(d);
         let from = side(peer);
         let mut no_visible_cause = false;
-        rec.diagnosis = if !initiator {
-            format!("{who} answered the {from}'s Close with {} ({})", code_label(c.code), code_name(reported))
-        } else {
-            match c.code {
-                None => format!("{who} closed without a status code: the {from} reports 1005 No Status Received"),
-                Some(1002) => {
-                    let cause = received.iter().find(|v| v.expected_close == Some(1002)).or(received.first());
-                    match cause {
-                        Some(v) => {
-                            rec.cause_rule = Some(v.rule);
-                            rec.cause_packet = v.packet;
-                            format!("{who} failed the connection after receiving {} from the {from}{}", v.rule, at(v))
-                        }
-                        None => {
-                            no_visible_cause = true;
-                            format!(
-                                "{who} reports a protocol error, but every frame the {from} sent past this capture point is well-formed: \
-                                 the bytes were altered between the capture point and the {who} (a proxy or load balancer on the {who}'s side), \
-                                 or the {who}'s WebSocket parser is wrong"
-                            )
-                        }
-                    }
-                }
-                Some(1007) => match received.iter().find(|v| RULES_1007.contains(&v.rule)) {
-                    Some(v) => {
-                        rec.cause_rule = Some(v.rule);
-                        rec.cause_packet = v.packet;
-                        format!("{who} rejected a message's data after receiving {} from the {from}{}", v.rule, at(v))
-                    }
-                    None => {
-                        no_visible_cause = true;
-                        format!(
-                            "{who} reports invalid message data, but every text message the {from} sent past this capture point is valid UTF-8 \
-                             (after decompression): the data was altered between the capture point and the {who}, or the {who} applies a stricter \
-                             rule of its own (e.g. a schema check reported with 1007)"
-                        )
-                    }
-                },
-                Some(1009) => match largest_before[peer.index()] {
-                    Some(m) => {
-                        rec.cause_rule = Some("message-too-big");
-                        rec.cause_packet = Some(m.packet);
-                        format!(
-                            "{who} refused a message too big for it: the {from}'s largest message before the Close was {} bytes (packet {})",
-                            m.len, m.packet
-                        )
-                    }
-                    None => {
-                        format!("{who} refused a message too big for it; no data message from the {from} precedes the Close in the capture")
-                    }
-                },
-                Some(1011) if d == Direction::ServerToClient => {
-                    "the server hit an unexpected condition (usually an unhandled exception) while handling a message; its log says which"
-                        .to_string()
-                }
-                Some(1011) => "the client sent 1011 Internal Error (meant for servers): an error inside the client".to_string(),
-                Some(code) => format!("{who} closed with {code} {}: {}", code_name(code), kb::text(code, Lang::En).description),
+        rec.diagnosis = match c.code {
+            // An echo of the initiator's code is just the closing handshake.
+            _ if !initiator && reply_is_echo(c, f.closes[peer.index()]) => {
+                format!("{who} answered the {from}'s Close with {} ({})", code_label(c.code), code_name(reported))
             }
+            None => format!("{who} closed without a status code: the {from} reports 1005 No Status Received"),
+            Some(code @ (1002 | 1007)) => match cause_of(&received, code) {
+                Some(v) => {
+                    rec.cause_rule = Some(v.rule);
+                    rec.cause_packet = v.packet;
+                    let how = if code == 1002 { "failed the connection" } else { "rejected a message's data" };
+                    format!("{who} {how} after receiving {} from the {from}{}", v.rule, at(v))
+                }
+                None if code == 1002 => {
+                    no_visible_cause = true;
+                    format!(
+                        "{who} reports a protocol error, but every frame the {from} sent past this capture point is well-formed: \
+                         the bytes were altered between the capture point and the {who} (a proxy or load balancer on the {who}'s side), \
+                         or the {who}'s WebSocket parser is wrong"
+                    )
+                }
+                None => {
+                    no_visible_cause = true;
+                    format!(
+                        "{who} reports invalid message data, but every text message the {from} sent past this capture point is valid UTF-8 \
+                         (after decompression): the data was altered between the capture point and the {who}, or the {who} applies a stricter \
+                         rule of its own (e.g. a schema check reported with 1007)"
+                    )
+                }
+            },
+            Some(1009) => match (cause_of(&received, 1009), largest_before[peer.index()]) {
+                (Some(v), _) => {
+                    rec.cause_rule = Some(v.rule);
+                    rec.cause_packet = v.packet;
+                    format!("{who} refused a frame it read as too big after receiving {} from the {from}{}", v.rule, at(v))
+                }
+                (None, Some(m)) => {
+                    rec.cause_rule = Some("message-too-big");
+                    rec.cause_packet = Some(m.packet);
+                    format!(
+                        "{who} refused a message too big for it: the largest message the {from} sent before the Close was {} bytes (packet {})",
+                        m.len, m.packet
+                    )
+                }
+                (None, None) => {
+                    format!("{who} refused a message too big for it; no data message from the {from} precedes the Close in the capture")
+                }
+            },
+            Some(1011) if d == Direction::ServerToClient => {
+                "the server hit an unexpected condition (usually an unhandled exception) while handling a message; its log says which"
+                    .to_string()
+            }
+            Some(1011) => "the client sent 1011 Internal Error (meant for servers): an error inside the client".to_string(),
+            Some(code) if !initiator => format!("{who} answered the {from}'s Close with {code} {}", code_name(code)),
+            Some(code) => format!("{who} closed with {code} {}: {}", code_name(code), kb::text(code, Lang::En).description),
         };
         if no_visible_cause {
             out.findings.push(Finding {
@@ -247,6 +256,15 @@ pub fn diagnose(f: &CloseFacts<'_>, largest_before: [Option<MessageSize>; 2]) ->
     out
 }
 
+/// Whether a reply Close just echoes the initiator's code (§5.5.1: "the
+/// endpoint typically echoes the status code it received").
+fn reply_is_echo(reply: &CloseSeen, initiator: Option<&CloseSeen>) -> bool {
+    match initiator {
+        Some(i) => i.code == reply.code || reply.code == Some(1000) || reply.code.is_none(),
+        None => true,
+    }
+}
+
 fn code_label(code: Option<u16>) -> String {
     code.map_or_else(|| "a Close without status".to_string(), |c| c.to_string())
 }
@@ -270,7 +288,7 @@ fn unanswered_violations(f: &CloseFacts<'_>) -> Vec<Finding> {
         let Some(expected) = v.expected_close else { continue };
         let answer = f.closes[receiver.index()].filter(|c| v.packet.is_none_or(|p| c.packet >= p));
         let detail = match answer {
-            Some(c) if c.code == Some(expected) => continue,
+            Some(c) if c.code.is_some_and(|code| accepted_closes(v).contains(&code)) => continue,
             Some(c) => {
                 format!("the {} received {}{} and closed with {} instead of {expected}", side(receiver), v.rule, at(v), code_label(c.code))
             }
