@@ -22,7 +22,7 @@ PY="$VENV/bin/python"
 ALL_SCENARIOS=(py-echo-plain py-echo-deflate py-handler-error-1011 py-close-codes
                node-echo-plain node-echo-deflate node-handler-error-1011
                node-server-killed-1006 chromium-browser
-               violations-websockets violations-ws)
+               violations-websockets violations-ws handshake-websockets handshake-ws)
 
 TCPDUMP_PID=""
 BG_PIDS=()
@@ -288,6 +288,55 @@ violations_run() {
 scenario_violations-websockets() { violations_run violations-websockets websockets 8770 8771; }
 scenario_violations-ws()         { violations_run violations-ws ws 9010 9011; }
 
+# ------------------------------------------------------------------ opening-handshake rules
+
+# handshake_run NAME LIB(websockets|ws) PORT RAW-PORT
+# A raw-socket client (handshake.py rawclient) sends one bad upgrade request per TCP
+# connection to the library's server on PORT (server-side rules: what status does it
+# answer?); then the library's client connects once per case to a raw-socket server on
+# RAW-PORT that answers with a bad 101 (client-side rules: does the client fail the
+# connection?). One capture for both ports. See samples/README.md, "Handshake captures".
+handshake_run() {
+    local name="$1" lib="$2" port="$3" raw_port="$4"
+    local cap="$SAMPLES/$name.pcap"
+    rm -f "$SAMPLES/$name".{pcap,server.log,client.log,rawserver.log,libclient.log,pcap.tshark.tsv}
+    capture_start "$cap" lo micro "$port" "$raw_port"
+    if [[ "$lib" == websockets ]]; then
+        start_bg "$WORK/$name.server.out" "$PY" "$HERE/handshake.py" server --port "$port" \
+            --log "$SAMPLES/$name.server.log"
+    else
+        start_bg "$SAMPLES/$name.server.log" node "$NODE_DIR/handshake.js" server --port "$port"
+    fi
+    local server_pid="$BG_PID"
+    wait_for port_listening "$port"
+    "$PY" "$HERE/handshake.py" rawclient --port "$port" --log "$SAMPLES/$name.client.log"
+    sleep 0.2
+    stop_bg "$server_pid" TERM
+    start_bg "$WORK/$name.rawserver.out" "$PY" "$HERE/handshake.py" rawserver --port "$raw_port" \
+        --log "$SAMPLES/$name.rawserver.log"
+    local raw_pid="$BG_PID"
+    wait_for port_listening "$raw_port"
+    if [[ "$lib" == websockets ]]; then
+        "$PY" "$HERE/handshake.py" libclient --port "$raw_port" --log "$SAMPLES/$name.libclient.log"
+    else
+        node "$NODE_DIR/handshake.js" client --port "$raw_port" \
+            --cases "$("$PY" "$HERE/handshake.py" client-cases)" >"$SAMPLES/$name.libclient.log" 2>&1
+    fi
+    wait "$raw_pid" || die "raw server failed"
+    stop_bg "$raw_pid"  # already exited: only drops it from BG_PIDS
+    capture_stop
+    local f
+    for f in "$WORK/$name.server.out" "$WORK/$name.rawserver.out"; do
+        if [[ -s "$f" ]]; then log "unexpected output:"; cat "$f" >&2; fi
+    done
+    python3 "$ORACLE" "$cap" --decode-as "tcp.port==$port,http" --decode-as "tcp.port==$raw_port,http" \
+        > "$cap.tshark.tsv"
+    log "$(basename "$cap"): $(($(wc -l < "$cap.tshark.tsv") - 1)) WebSocket frames, $(stat -c %s "$cap") bytes"
+}
+
+scenario_handshake-websockets() { handshake_run handshake-websockets websockets 8772 8773; }
+scenario_handshake-ws()         { handshake_run handshake-ws ws 9012 9013; }
+
 # ------------------------------------------------------------------ main
 
 main() {
@@ -307,6 +356,10 @@ main() {
     if [[ -e "$SAMPLES/violations-websockets.pcap" && -e "$SAMPLES/violations-ws.pcap" ]]; then
         log "writing samples/violations-expected.json (observed reactions, cross-checked with the logs)"
         "$PY" "$HERE/violations.py" expected --samples "$SAMPLES"
+    fi
+    if [[ -e "$SAMPLES/handshake-websockets.pcap" && -e "$SAMPLES/handshake-ws.pcap" ]]; then
+        log "writing samples/handshake-expected.json (observed reactions, cross-checked with the logs)"
+        "$PY" "$HERE/handshake.py" expected --samples "$SAMPLES"
     fi
     log "done"
 }

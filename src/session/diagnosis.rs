@@ -11,7 +11,7 @@ use crate::model::{ConnId, Direction, PacketIndex, Timestamp};
 use crate::session::record::{CloseRecord, CloseSeen, Finding, ViolationRecord};
 use crate::ws::close::code_name;
 use crate::ws::kb::{self, Lang};
-use crate::ws::rules::Rule;
+use crate::ws::rules::{MustFail, Rule};
 
 /// The close codes that count as the right answer to a violation.
 fn accepted_closes(v: &ViolationRecord) -> &'static [u16] {
@@ -58,6 +58,8 @@ pub struct CloseFacts<'a> {
     /// The upgrade was asked for and not granted: the HTTP status (0 when
     /// no answer was captured).
     pub upgrade_failed: Option<u16>,
+    /// Frames were exchanged (the connection got past its handshake).
+    pub frames_seen: bool,
 }
 
 /// The diagnosis of one connection's end.
@@ -220,18 +222,45 @@ pub fn diagnose(f: &CloseFacts<'_>, largest_before: [Option<MessageSize>; 2]) ->
             _ => Direction::BOTH.into_iter().find(|d| f.fin[d.index()].is_some_and(|x| x.0 == packet)).unwrap_or(Direction::ServerToClient),
         };
         let who = side(dir);
-        let advice = if let Some(status) = f.upgrade_failed {
-            if status == 0 {
-                "the upgrade request was never answered in the capture".to_string()
-            } else {
-                format!("the WebSocket upgrade was refused (HTTP {status}), so no WebSocket connection ever existed")
-            }
-        } else if f.rst.is_some_and(|r| r.1 == packet) {
-            "a crashed or killed process, a proxy or load balancer dropping the connection, or a server that resets instead of closing"
-                .to_string()
+        // A handshake rule the client (or server) had to fail the connection
+        // on explains the end better than any guess.
+        // (Handshake and permessage-deflate response rules: the ones a
+        // client or server must fail on before frames flow.)
+        let handshake_cause = f
+            .violations
+            .iter()
+            .filter(|_| !f.frames_seen)
+            .find(|v| Rule::from_id(v.rule).is_some_and(|r| r.info().must_fail != MustFail::Receiver));
+        let (diagnosis, cause_rule, cause_packet) = if let Some(v) = handshake_cause {
+            let failer = side(v.direction.reverse());
+            (
+                format!(
+                    "the opening handshake broke {}{}, so the {failer} failed the connection before any Close could be sent (RFC 6455 §4.1, §4.2.1): \
+                     the {how} ended it and the client reports 1006",
+                    v.rule,
+                    at(v)
+                ),
+                Some(v.rule),
+                v.packet,
+            )
         } else {
-            "a process that exited or closed the socket without the closing handshake, or an idle timeout in a proxy or load balancer"
-                .to_string()
+            let advice = match f.upgrade_failed {
+                Some(0) => "the upgrade request was never answered in the capture".to_string(),
+                Some(101) => "the 101 answer did not switch to WebSocket".to_string(),
+                Some(status) => format!("the WebSocket upgrade was refused (HTTP {status}), so no WebSocket connection ever existed"),
+                None if f.rst.is_some_and(|r| r.1 == packet) => {
+                    "a crashed or killed process, a proxy or load balancer dropping the connection, or a server that resets instead of closing".to_string()
+                }
+                None => "a process that exited or closed the socket without the closing handshake, or an idle timeout in a proxy or load balancer"
+                    .to_string(),
+            };
+            (
+                format!(
+                    "no Close frame: the connection ended with a {how}, so both endpoints report 1006 Abnormal Closure; typical causes: {advice} (the {who}'s side)"
+                ),
+                Some(ABNORMAL_CLOSURE),
+                Some(packet),
+            )
         };
         out.closes.push(CloseRecord {
             conn_id: f.conn_id,
@@ -244,9 +273,9 @@ pub fn diagnose(f: &CloseFacts<'_>, largest_before: [Option<MessageSize>; 2]) ->
             initiator: true,
             inferred: true,
             reported_code: 1006,
-            diagnosis: format!("no Close frame: the connection ended with a {how}, so both endpoints report 1006 Abnormal Closure; typical causes: {advice} (the {who}'s side)"),
-            cause_rule: Some(ABNORMAL_CLOSURE),
-            cause_packet: Some(packet),
+            diagnosis,
+            cause_rule,
+            cause_packet,
             answered: None,
             answer_delay_s: None,
             tcp_end_delay_s: Some(0.0),
@@ -342,6 +371,7 @@ mod tests {
             fin: [None, Some((40, Timestamp(40_000)))],
             rst: None,
             upgrade_failed: None,
+            frames_seen: true,
         }
     }
 
@@ -415,6 +445,7 @@ mod tests {
             fin: [None, None],
             rst: None,
             upgrade_failed: None,
+            frames_seen: true,
         };
         assert!(diagnose(&f, [None, None]).closes.is_empty());
     }

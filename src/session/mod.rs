@@ -22,7 +22,7 @@ use crate::http::{self, HeadParse};
 use crate::model::{ConnId, Direction, Endpoint, PacketIndex, Timestamp};
 use crate::ws::close::CloseBody;
 use crate::ws::deflate::DeflateParams;
-use crate::ws::rules::{PongMatch, PongTracker, Role as RuleRole, Rule, Severity, Violation};
+use crate::ws::rules::{MustFail, PongMatch, PongTracker, Role as RuleRole, Rule, Severity, Violation};
 use crate::ws::{DecodedFrame, DecoderConfig, DirectionContext, FrameDecoder, FrameSink, UndecodedRegion, opcode};
 use diagnosis::{CloseFacts, MessageSize, diagnose};
 use record::{
@@ -497,6 +497,7 @@ impl Session {
             fin: [0, 1].map(|i| rec.fin_packet[i].zip(rec.fin_ts[i])),
             rst: self.rst.map(|(side, p, ts)| (self.dir_of(side), p, ts)),
             upgrade_failed: (rec.handshake == HandshakeState::Failed).then_some(rec.http.status),
+            frames_seen: rec.frames.iter().any(|n| *n > 0),
         };
         let largest = Direction::BOTH.map(|d| self.sides[side_of(d)].largest_at_peer_close);
         let diagnosis = diagnose(&facts, largest);
@@ -793,6 +794,22 @@ impl Session {
                     }
                     if resp.status == 101 {
                         self.upgrade_requested = true;
+                        // A request the server had to refuse (§4.2.1), accepted.
+                        let client_dir = self.dir_of(client);
+                        let accepted: Vec<(&'static str, Option<PacketIndex>)> = self
+                            .violations
+                            .iter()
+                            .filter(|v| {
+                                v.direction == client_dir && Rule::from_id(v.rule).is_some_and(|r| r.info().must_fail == MustFail::Server)
+                            })
+                            .map(|v| (v.rule, v.packet))
+                            .collect();
+                        for (rule, at) in accepted {
+                            let dir = self.dir_of(server);
+                            let detail =
+                                format!("the server answered 101 to a request it must refuse ({rule}, packet {})", at.unwrap_or_default());
+                            self.report(out, Some(dir), "violation-not-answered", packet, ts, None, None, &detail);
+                        }
                         let (problems, negotiation) = handshake::check_response(self.request.as_ref(), &resp);
                         self.violations_from(out, server, None, packet, ts.unwrap_or_default(), problems);
                         if resp.headers.has_token("upgrade", "websocket") {
