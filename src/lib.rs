@@ -25,6 +25,7 @@ pub mod decode;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod logs;
 pub mod model;
 pub mod pipeline;
 pub mod report;

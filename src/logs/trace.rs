@@ -1,0 +1,1184 @@
+//! Stack traces inside a record's text: which language printed it, the
+//! exception chain (outermost and root cause), the frames and the top
+//! application frame. Shapes follow the reference rules (Google's
+//! fluent-plugin-detect-exceptions, Fluent Bit) with their known gaps
+//! fixed: a log prefix before the exception, Python chains and carets,
+//! .NET's short async marker, Go 1.21+/1.23+ headers, both Rust panic
+//! formats, Node `[cause]` blocks, Ruby 3.4 quoting, PHP 5 and 7.
+
+use super::{ExceptionInfo, Frame, Language, Level, MAX_FRAMES};
+
+/// One exception of a chain: its type, message and frames (throw site
+/// first).
+#[derive(Default, Debug)]
+struct Block {
+    typ: String,
+    msg: String,
+    frames: Vec<Frame>,
+}
+
+/// Parses the exception in a record's lines (the first one is the message
+/// part of the header line). Returns it and, per line, whether the line is
+/// part of a frame (file paths and source code, skipped when looking for
+/// identifiers).
+pub(crate) fn parse(lines: &[&str], level: Option<Level>) -> (Option<ExceptionInfo>, Vec<bool>) {
+    let mut mask = vec![false; lines.len()];
+    let info = match detect(lines) {
+        Some(Language::Python) => python(lines, &mut mask),
+        Some(Language::Rust) => rust(lines, &mut mask),
+        Some(Language::Go) => go(lines, &mut mask),
+        Some(Language::Php) => php(lines, &mut mask),
+        Some(Language::Elixir) => elixir(lines, &mut mask),
+        Some(Language::Java) => java(lines, &mut mask),
+        Some(Language::Node) => node(lines, &mut mask),
+        Some(Language::DotNet) => dotnet(lines, &mut mask),
+        Some(Language::Ruby) => ruby(lines, &mut mask),
+        Some(Language::Unknown) | None => None,
+    };
+    let info = info.or_else(|| {
+        // No trace: an error-level message naming an exception type.
+        if !level.is_some_and(Level::is_error) {
+            return None;
+        }
+        let (typ, msg) = lines.iter().take(3).find_map(|l| find_exc(l, true))?;
+        Some(finish(Language::Unknown, vec![Block { typ, msg, frames: Vec::new() }]))
+    });
+    (info, mask)
+}
+
+/// Parses the stack text of a structured record (`error.stack_trace`,
+/// `err.stack`, `exception`): the same rules, any level.
+pub(crate) fn parse_stack(text: &str) -> Option<ExceptionInfo> {
+    let lines: Vec<&str> = text.lines().take(super::MAX_RECORD_LINES).collect();
+    parse(&lines, Some(Level::Error)).0
+}
+
+/// The language whose shapes the lines have, if any.
+fn detect(lines: &[&str]) -> Option<Language> {
+    let (mut java, mut node, mut dotnet, mut ruby) = (0usize, 0usize, 0usize, 0usize);
+    let (mut go, mut php, mut elixir, mut rust) = (false, false, false, false);
+    let mut go_frames = 0usize;
+    for line in lines.iter().take(2000) {
+        let t = line.trim_start();
+        if t.ends_with("Traceback (most recent call last):") {
+            return Some(Language::Python);
+        }
+        if t.contains("panicked at ") && (t.starts_with("thread '") || t.contains(" thread '")) {
+            rust = true;
+        } else if t.starts_with("panic: ")
+            || t.starts_with("fatal error: ")
+            || t.contains("http: panic serving ")
+            || (t.starts_with("goroutine ") && t.ends_with("]:"))
+        {
+            go = true;
+        } else if let Some(rest) = t.strip_prefix("at ") {
+            match at_frame_kind(rest) {
+                Some(Language::Java) => java += 1,
+                Some(Language::Node) => node += 1,
+                Some(Language::DotNet) => dotnet += 1,
+                _ => {}
+            }
+        } else if t.starts_with("Caused by: ") || t.starts_with("Wrapped by: ") {
+            java += 1;
+        } else if t.starts_with("---> ") || t.starts_with("--- End of ") || t.starts_with("Unhandled exception. ") {
+            dotnet += 1;
+        } else if t.starts_with("** (") {
+            elixir = true;
+        } else if t.contains("PHP Fatal error")
+            || t.contains("PHP Warning:")
+            || t.contains("PHP Notice:")
+            || t.contains("PHP Parse error")
+            || php_frame(t).is_some()
+        {
+            php = true;
+        } else if ruby_frame(t.strip_prefix("from ").unwrap_or(t)).is_some() || ruby_header(strip_tags(t)).is_some() {
+            ruby += 1;
+        } else if line.starts_with('\t') && go_file_line(t).is_some() {
+            go_frames += 1;
+        }
+    }
+    // A bare Go stack (zap's `stacktrace`): function / tab + file:line pairs.
+    go |= go_frames >= 1 && java + node + dotnet + ruby == 0;
+    if rust {
+        return Some(Language::Rust);
+    }
+    if go {
+        return Some(Language::Go);
+    }
+    if php {
+        return Some(Language::Php);
+    }
+    if elixir {
+        return Some(Language::Elixir);
+    }
+    let best = [(java, Language::Java), (node, Language::Node), (dotnet, Language::DotNet), (ruby, Language::Ruby)]
+        .into_iter()
+        .fold((0, Language::Unknown), |acc, (n, l)| if n > acc.0 { (n, l) } else { acc });
+    if best.0 > 0 { Some(best.1) } else { None }
+}
+
+/// Builds the exception from blocks ordered root cause first.
+fn finish(language: Language, blocks: Vec<Block>) -> ExceptionInfo {
+    finish_with(language, blocks, None)
+}
+
+fn finish_with(language: Language, mut blocks: Vec<Block>, top: Option<Frame>) -> ExceptionInfo {
+    blocks.retain(|b| !b.typ.is_empty() || !b.msg.is_empty() || !b.frames.is_empty());
+    let named = |b: &&Block| !b.typ.is_empty();
+    let outer = blocks.iter().rev().find(named).or(blocks.last());
+    let inner = blocks.iter().find(named).or(blocks.first());
+    let (exc_type, message) = outer.map(|b| (b.typ.clone(), b.msg.clone())).unwrap_or_default();
+    let (innermost_type, innermost_message) = inner.map(|b| (b.typ.clone(), b.msg.clone())).unwrap_or_default();
+    let top_app_frame = top.or_else(|| {
+        blocks.iter().flat_map(|b| b.frames.iter()).find(|f| f.in_app).or_else(|| blocks.iter().find_map(|b| b.frames.first())).cloned()
+    });
+    let chain_len = blocks.len().max(1);
+    let frames = blocks.into_iter().flat_map(|b| b.frames).take(MAX_FRAMES).collect();
+    ExceptionInfo { language, exc_type, message, innermost_type, innermost_message, chain_len, top_app_frame, frames }
+}
+
+fn is_type_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.')
+}
+
+/// Type suffixes that mark an exception class without a package.
+const TYPE_SUFFIXES: &[&str] = &[
+    "Error",
+    "Exception",
+    "Throwable",
+    "Fault",
+    "Failure",
+    "Panic",
+    "Interrupt",
+    "Exit",
+    "Warning",
+    "Timeout",
+    "Iteration",
+    "Closed",
+    "Cancelled",
+    "Group",
+];
+
+/// Finds `Type: message` in a line: the first token shaped like an exception
+/// class followed by `: `, a Node code (`TypeError [ERR_X]: `) or the end of
+/// the line. `strict` needs a type suffix (`...Error`, `...Exception`);
+/// otherwise a qualified name with a capitalised last part
+/// (`java.io.IOException`, `websockets.exceptions.X`) is enough.
+pub(crate) fn find_exc(line: &str, strict: bool) -> Option<(String, String)> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let prev = if i == 0 { b' ' } else { b.get(i - 1).copied().unwrap_or(b' ') };
+        let c = b.get(i).copied().unwrap_or(0);
+        if !(c.is_ascii_alphabetic() || c == b'_') || !matches!(prev, b' ' | b'\t' | b'"' | b'(' | b'\'' | b'[' | b':' | b'>') {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() {
+            if is_type_byte(b.get(j).copied().unwrap_or(0)) {
+                j += 1;
+            } else if b.get(j..j + 2) == Some(b"::") && b.get(j + 2).is_some_and(u8::is_ascii_uppercase) {
+                j += 2;
+            } else {
+                break;
+            }
+        }
+        let token = line.get(i..j).unwrap_or_default().trim_end_matches('.');
+        let rest = line.get(i + token.len()..).unwrap_or_default();
+        let last = token.rsplit(['.', ':']).next().unwrap_or(token);
+        let capital = last.as_bytes().first().is_some_and(u8::is_ascii_uppercase);
+        let suffixed = TYPE_SUFFIXES.iter().any(|s| last.ends_with(s)) && !last.bytes().all(|c| c.is_ascii_uppercase());
+        let qualified = token.contains('.') || token.contains("::");
+        if capital && (suffixed || (!strict && qualified)) {
+            if let Some(msg) = rest.strip_prefix(": ") {
+                return Some((token.to_string(), msg.trim().to_string()));
+            }
+            if rest.trim().is_empty() || rest == ":" {
+                return Some((token.to_string(), String::new()));
+            }
+            if let Some(code) = rest.strip_prefix(" [")
+                && let Some((_, msg)) = code.split_once("]: ")
+            {
+                return Some((token.to_string(), msg.trim().to_string()));
+            }
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 9 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `path:line[:col]` from the right.
+fn split_location(loc: &str) -> (String, Option<u32>) {
+    let loc = loc.trim();
+    if let Some((a, last)) = loc.rsplit_once(':')
+        && let Some(n) = parse_u32(last)
+    {
+        if let Some((file, line)) = a.rsplit_once(':')
+            && let Some(l) = parse_u32(line)
+        {
+            return (file.to_string(), Some(l));
+        }
+        return (a.to_string(), Some(n));
+    }
+    (loc.to_string(), None)
+}
+
+fn set(mask: &mut [bool], i: usize) {
+    if let Some(m) = mask.get_mut(i) {
+        *m = true;
+    }
+}
+
+// ---------------------------------------------------------------- Python
+
+pub(crate) fn python_in_app(file: &str) -> bool {
+    !(file.contains("site-packages")
+        || file.contains("dist-packages")
+        || file.contains("/lib/python")
+        || file.contains("\\lib\\")
+        || file.contains("\\Lib\\")
+        || file.starts_with('<'))
+}
+
+/// `File "path", line N, in func`.
+fn python_frame(t: &str) -> Option<Frame> {
+    let rest = t.strip_prefix("File \"")?;
+    let (file, rest) = rest.split_once('"')?;
+    let rest = rest.strip_prefix(", line ")?;
+    let (num, func) = match rest.split_once(", in ") {
+        Some((n, f)) => (n, f.trim()),
+        None => (rest, ""),
+    };
+    Some(Frame { function: func.to_string(), file: file.to_string(), line: parse_u32(num), in_app: python_in_app(file) })
+}
+
+/// Python's exception line: `pkg.Type: message` or a bare `Type`.
+fn python_exc(t: &str) -> (String, String) {
+    let dotted = |s: &str| {
+        !s.is_empty() && s.bytes().all(is_type_byte) && s.as_bytes().first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    };
+    if let Some((typ, msg)) = t.split_once(": ")
+        && dotted(typ)
+    {
+        return (typ.to_string(), msg.trim().to_string());
+    }
+    let bare = t.trim_end_matches(':');
+    if dotted(bare) {
+        return (bare.to_string(), String::new());
+    }
+    find_exc(t, false).unwrap_or_else(|| (String::new(), t.trim().to_string()))
+}
+
+/// Exception groups draw a gutter (`  | `, `  +-`) before their lines.
+fn strip_gutter(line: &str) -> &str {
+    let t = line.trim_start();
+    if let Some(r) = t.strip_prefix("| ") {
+        return r;
+    }
+    if t.starts_with("+-") || t == "|" {
+        return "";
+    }
+    if let Some(r) = t.strip_prefix("+ ") {
+        return r;
+    }
+    line
+}
+
+fn python(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    #[derive(PartialEq)]
+    enum St {
+        Idle,
+        Frames,
+        AfterExc,
+    }
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut st = St::Idle;
+    for (i, raw) in lines.iter().enumerate() {
+        let line = strip_gutter(raw);
+        let t = line.trim_start();
+        if t.ends_with("Traceback (most recent call last):") {
+            blocks.push(Block::default());
+            st = St::Frames;
+            continue;
+        }
+        match st {
+            St::Frames => {
+                if let Some(f) = python_frame(t) {
+                    if let Some(b) = blocks.last_mut()
+                        && b.frames.len() < MAX_FRAMES
+                    {
+                        b.frames.push(f);
+                    }
+                    set(mask, i);
+                } else if line.starts_with([' ', '\t']) || t.is_empty() {
+                    // Source line, caret line, or blank.
+                    set(mask, i);
+                } else {
+                    let (typ, msg) = python_exc(t);
+                    if let Some(b) = blocks.last_mut() {
+                        b.typ = typ;
+                        b.msg = msg;
+                    }
+                    st = St::AfterExc;
+                }
+            }
+            St::AfterExc => {
+                if t.starts_with("During handling of the above exception") || t.starts_with("The above exception was the direct cause") {
+                    st = St::Idle;
+                }
+            }
+            St::Idle => {}
+        }
+    }
+    if blocks.is_empty() {
+        return None;
+    }
+    // Printed root cause first, each with the most recent call last.
+    for b in &mut blocks {
+        b.frames.reverse();
+    }
+    Some(finish(Language::Python, blocks))
+}
+
+// ---------------------------------------------------------------- `at` frames (Java, Node, .NET)
+
+/// Which runtime printed an `at ...` frame (the text after `at `).
+fn at_frame_kind(rest: &str) -> Option<Language> {
+    let rest = rest.trim_end();
+    if (rest.contains(" in ") && rest.contains(":line ")) || rest.contains(" + 0x") {
+        return Some(Language::DotNet);
+    }
+    if rest.ends_with(')')
+        && let Some(open) = rest.rfind(" (").map(|p| p + 1).or_else(|| rest.find('('))
+    {
+        let inside = rest.get(open + 1..rest.len() - 1).unwrap_or_default();
+        if node_location(inside) {
+            return Some(Language::Node);
+        }
+        if inside == "Native Method"
+            || inside == "Unknown Source"
+            || inside == "<generated>"
+            || [".java:", ".kt:", ".scala:", ".groovy:", ".clj:"].iter().any(|e| inside.contains(e))
+            || inside.ends_with(".java")
+            || inside.ends_with(".kt")
+        {
+            return Some(Language::Java);
+        }
+        if inside.is_empty() || inside.contains(' ') {
+            return Some(Language::DotNet);
+        }
+        return None;
+    }
+    if node_location(rest.strip_prefix("async ").unwrap_or(rest)) {
+        return Some(Language::Node);
+    }
+    None
+}
+
+/// `path:line:col`, `node:internal/...`, `<anonymous>`.
+fn node_location(loc: &str) -> bool {
+    if loc.starts_with("node:") || loc == "<anonymous>" || loc == "native" || loc.starts_with("index ") {
+        return true;
+    }
+    let mut parts = loc.rsplitn(3, ':');
+    let (c, l) = (parts.next(), parts.next());
+    parts.next().is_some_and(|p| !p.is_empty()) && c.is_some_and(|c| parse_u32(c).is_some()) && l.is_some_and(|l| parse_u32(l).is_some())
+}
+
+const JAVA_LIB: &[&str] = &[
+    "java.",
+    "javax.",
+    "jdk.",
+    "sun.",
+    "com.sun.",
+    "kotlin.",
+    "kotlinx.",
+    "scala.",
+    "groovy.",
+    "clojure.",
+    "org.springframework.",
+    "org.eclipse.jetty.",
+    "org.apache.",
+    "io.netty.",
+    "reactor.",
+    "io.undertow.",
+    "org.glassfish.",
+    "ch.qos.logback.",
+    "org.slf4j.",
+    "jakarta.",
+    "com.fasterxml.",
+    "org.hibernate.",
+    "io.micrometer.",
+    "io.grpc.",
+    "okhttp3.",
+    "io.reactivex.",
+    "akka.",
+    "org.jboss.",
+    "io.vertx.",
+    "io.quarkus.",
+    "com.google.common.",
+    "org.junit.",
+    "com.zaxxer.",
+    "io.opentelemetry.",
+    "net.bytebuddy.",
+    "org.aspectj.",
+];
+
+pub(crate) fn java_in_app(function: &str) -> bool {
+    !(JAVA_LIB.iter().any(|p| function.starts_with(p))
+        || function.contains("$$Lambda")
+        || function.contains("CGLIB$$")
+        || function.starts_with("$Proxy"))
+}
+
+/// `at [module/]pkg.Class.method(File.java:42) [~[jar:ver]]`.
+fn java_frame(rest: &str) -> Option<Frame> {
+    let open = rest.find('(')?;
+    let close = rest.get(open..)?.find(')')? + open;
+    let mut function = rest.get(..open)?.trim();
+    if let Some(p) = function.rfind('/') {
+        function = function.get(p + 1..).unwrap_or(function);
+    }
+    let inside = rest.get(open + 1..close)?;
+    let (file, line) = match inside.rsplit_once(':') {
+        Some((f, n)) if parse_u32(n).is_some() => (f.to_string(), parse_u32(n)),
+        _ => (inside.to_string(), None),
+    };
+    Some(Frame { function: function.to_string(), file, line, in_app: java_in_app(function) })
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn java(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    let first_frame =
+        lines.iter().position(|l| l.trim_start().strip_prefix("at ").is_some_and(|r| at_frame_kind(r) == Some(Language::Java)))?;
+    let head = (0..first_frame).rev().find_map(|i| {
+        let l = lines.get(i)?.trim_start();
+        let l = match l.find("Exception in thread \"") {
+            Some(p) => l.get(p..).and_then(|s| s.split_once("\" ")).map_or(l, |(_, r)| r),
+            None => l,
+        };
+        find_exc(l, false).map(|e| (i, e))
+    });
+    let found = head.is_some();
+    let (start, (typ, msg)) = head.unwrap_or((first_frame, (String::new(), String::new())));
+    let mut blocks = vec![Block { typ, msg, frames: Vec::new() }];
+    let mut wrapped = false;
+    let mut suppressed: Option<usize> = None;
+    for (i, line) in lines.iter().enumerate().skip(start + usize::from(found)) {
+        let t = line.trim_start();
+        if let Some(s) = suppressed {
+            if indent(line) > s || t.is_empty() {
+                if t.starts_with("at ") || t.starts_with("...") {
+                    set(mask, i);
+                }
+                continue;
+            }
+            suppressed = None;
+        }
+        if let Some(rest) = t.strip_prefix("at ") {
+            if let Some(f) = java_frame(rest)
+                && let Some(b) = blocks.last_mut()
+                && b.frames.len() < MAX_FRAMES
+            {
+                b.frames.push(f);
+            }
+            set(mask, i);
+        } else if let Some(rest) = t.strip_prefix("Caused by: ").or_else(|| t.strip_prefix("Wrapped by: ").inspect(|_| wrapped = true)) {
+            let (typ, msg) = find_exc(rest, false).unwrap_or_else(|| python_exc(rest));
+            blocks.push(Block { typ, msg, frames: Vec::new() });
+        } else if t.starts_with("Suppressed: ") {
+            suppressed = Some(indent(line));
+        } else if t.starts_with("... ") {
+            set(mask, i);
+        }
+    }
+    // `Caused by` prints the root cause last; logback's `%rEx` (`Wrapped by`)
+    // prints it first.
+    if !wrapped {
+        blocks.reverse();
+    }
+    Some(finish(Language::Java, blocks))
+}
+
+// ---------------------------------------------------------------- Node.js
+
+fn node_in_app(file: &str) -> bool {
+    !(file.is_empty()
+        || file.starts_with("node:")
+        || file.starts_with("internal/")
+        || file.contains("node_modules")
+        || file == "<anonymous>"
+        || file == "native"
+        || file.starts_with("index "))
+}
+
+/// `at fn (file:l:c)`, `at file:l:c`, `at async fn (...)`, `at new C (...)`.
+fn node_frame(rest: &str) -> Frame {
+    let rest = rest.trim();
+    let rest = rest.strip_prefix("async ").unwrap_or(rest);
+    let (function, loc) = match rest.strip_suffix(')').and_then(|r| r.rfind(" (").map(|p| (r, p))) {
+        Some((r, p)) => (r.get(..p).unwrap_or_default().trim(), r.get(p + 2..).unwrap_or_default()),
+        None => ("", rest),
+    };
+    let function = function.strip_prefix("new ").unwrap_or(function);
+    let (file, line) = split_location(loc);
+    let file = file.strip_prefix("file://").map(str::to_string).unwrap_or(file);
+    Frame { function: function.to_string(), in_app: node_in_app(&file), file, line }
+}
+
+fn node(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    let first_frame =
+        lines.iter().position(|l| l.trim_start().strip_prefix("at ").is_some_and(|r| at_frame_kind(r) == Some(Language::Node)))?;
+    let head = (0..first_frame).rev().find_map(|i| {
+        let l = lines.get(i)?.trim_start();
+        let l = l.strip_prefix("Uncaught ").unwrap_or(l);
+        find_exc(l, false).map(|e| (i, e))
+    });
+    let found = head.is_some();
+    let (start, (typ, msg)) = head.unwrap_or((first_frame, (String::new(), String::new())));
+    let mut blocks = vec![Block { typ, msg, frames: Vec::new() }];
+    for (i, line) in lines.iter().enumerate().skip(start + usize::from(found)) {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("at ") {
+            if let Some(b) = blocks.last_mut()
+                && b.frames.len() < MAX_FRAMES
+            {
+                b.frames.push(node_frame(rest));
+            }
+            set(mask, i);
+        } else if let Some(rest) = t.strip_prefix("[cause]: ") {
+            let (typ, msg) = find_exc(rest, false).unwrap_or_else(|| (String::new(), rest.trim().to_string()));
+            blocks.push(Block { typ, msg, frames: Vec::new() });
+        }
+    }
+    // The deepest `[cause]` is the root.
+    blocks.reverse();
+    Some(finish(Language::Node, blocks))
+}
+
+// ---------------------------------------------------------------- .NET
+
+const DOTNET_LIB: &[&str] = &[
+    "System.",
+    "Microsoft.",
+    "Newtonsoft.",
+    "Grpc.",
+    "Npgsql.",
+    "Serilog.",
+    "NLog.",
+    "Polly.",
+    "StackExchange.",
+    "Dapper.",
+    "Castle.",
+    "Autofac.",
+    "lambda_method",
+];
+
+/// `at Ns.Class.Method(args) in /path/File.cs:line 42`.
+fn dotnet_frame(rest: &str) -> Frame {
+    let rest = rest.trim();
+    let rest = rest.split(" + 0x").next().unwrap_or(rest);
+    let (sig, loc) = match rest.rsplit_once(" in ") {
+        Some((s, l)) if l.contains(":line ") => (s, Some(l)),
+        _ => (rest, None),
+    };
+    let function = sig.find('(').and_then(|p| sig.get(..p)).unwrap_or(sig).trim();
+    let (file, line) = match loc.and_then(|l| l.rsplit_once(":line ")) {
+        Some((f, n)) => (f.to_string(), parse_u32(n)),
+        None => (String::new(), None),
+    };
+    Frame { function: function.to_string(), file, line, in_app: !DOTNET_LIB.iter().any(|p| function.starts_with(p)) }
+}
+
+fn dotnet(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    let first_frame = lines.iter().position(|l| l.trim_start().starts_with("at ")).unwrap_or(lines.len());
+    let (start, head_text) = (0..first_frame).find_map(|i| {
+        let l = lines.get(i)?.trim_start();
+        let l = l.strip_prefix("Unhandled exception. ").or_else(|| l.strip_prefix("Unhandled Exception: ")).unwrap_or(l);
+        let outer = l.split(" ---> ").next().unwrap_or(l);
+        find_exc(outer, false).map(|_| (i, l))
+    })?;
+    // .NET Framework prints inner exceptions on the header line.
+    let mut blocks: Vec<Block> = head_text
+        .split(" ---> ")
+        .map(|part| {
+            let (typ, msg) = find_exc(part, false).unwrap_or_default();
+            Block { typ, msg, frames: Vec::new() }
+        })
+        .collect();
+    let mut cur = blocks.len().saturating_sub(1);
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("---> ") {
+            let (typ, msg) = find_exc(rest, false).unwrap_or_else(|| (String::new(), rest.to_string()));
+            blocks.push(Block { typ, msg, frames: Vec::new() });
+            cur = blocks.len() - 1;
+        } else if let Some(rest) = t.strip_prefix("at ") {
+            if let Some(b) = blocks.get_mut(cur)
+                && b.frames.len() < MAX_FRAMES
+            {
+                b.frames.push(dotnet_frame(rest));
+            }
+            set(mask, i);
+        } else if t.starts_with("--- End of inner exception stack trace") {
+            cur = cur.saturating_sub(1);
+        } else if t.starts_with("--- End of stack trace from previous location") {
+            set(mask, i);
+        }
+    }
+    // The innermost exception's frames are printed first.
+    blocks.reverse();
+    Some(finish(Language::DotNet, blocks))
+}
+
+// ---------------------------------------------------------------- Go
+
+fn go_in_app(function: &str, file: &str) -> bool {
+    if function.is_empty()
+        || function == "panic"
+        || file.contains("/pkg/mod/")
+        || file.contains("/vendor/")
+        || file.contains("/usr/local/go/")
+        || file.contains("/usr/lib/go")
+        || file.contains("/go/src/runtime/")
+        || file.contains("GOROOT")
+    {
+        return false;
+    }
+    // The standard library's import paths have no dot in their first element.
+    let first = function.split('/').next().unwrap_or_default();
+    if function.contains('/') {
+        return first.contains('.');
+    }
+    function.split('.').next() == Some("main")
+}
+
+/// A Go function line without its arguments: `main.(*S).f(0xc0, {0x1})`.
+fn go_function(t: &str) -> Option<&str> {
+    let t = t.trim();
+    if !t.ends_with(')') {
+        return None;
+    }
+    let mut depth = 0i32;
+    for (p, c) in t.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    let f = t.get(..p)?;
+                    return if f.is_empty() || f.contains(' ') { None } else { Some(f) };
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `\t/src/x.go:42 +0x1d`: file and line.
+fn go_file_line(t: &str) -> Option<(String, Option<u32>)> {
+    let t = t.trim();
+    let t = t.split(" +0x").next().unwrap_or(t);
+    let (file, line) = t.rsplit_once(':')?;
+    if !file.ends_with(".go") && !file.ends_with(".s") {
+        return None;
+    }
+    Some((file.to_string(), parse_u32(line)))
+}
+
+fn go(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    let mut panics: Vec<(String, String)> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut goroutines = 0;
+    let mut pending: Option<(String, bool)> = None;
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if let Some(p) = t.find("http: panic serving ") {
+            let rest = t.get(p + "http: panic serving ".len()..).unwrap_or_default();
+            let msg = rest.split_once(": ").map_or(rest, |(_, m)| m);
+            panics.push(("panic".to_string(), msg.to_string()));
+        } else if let Some(rest) = t.strip_prefix("panic: ") {
+            let mut msg = rest;
+            for suffix in [" [recovered, repanicked]", " [recovered]"] {
+                msg = msg.strip_suffix(suffix).unwrap_or(msg);
+            }
+            panics.push(match msg.strip_prefix("runtime error: ") {
+                Some(m) => ("runtime error".to_string(), m.to_string()),
+                None => ("panic".to_string(), msg.to_string()),
+            });
+        } else if let Some(rest) = t.strip_prefix("fatal error: ") {
+            panics.push(("fatal error".to_string(), rest.to_string()));
+        } else if t.starts_with("SIGQUIT: ") || t.starts_with("SIGABRT: ") {
+            panics.push(("signal".to_string(), t.to_string()));
+        } else if t.starts_with("goroutine ") && t.ends_with("]:") {
+            goroutines += 1;
+            pending = None;
+        } else if goroutines <= 1 {
+            // Frames of the first goroutine (the panicking one), or of a
+            // header-less stack (zap's `stacktrace`).
+            if let Some(f) = t.strip_prefix("created by ") {
+                let f = f.split(" in goroutine ").next().unwrap_or(f);
+                pending = Some((f.to_string(), true));
+                set(mask, i);
+            } else if let Some((file, l)) = go_file_line(t) {
+                if let Some((function, created)) = pending.take()
+                    && frames.len() < MAX_FRAMES
+                {
+                    let in_app = !created && go_in_app(&function, &file);
+                    frames.push(Frame { function, file, line: l, in_app });
+                }
+                set(mask, i);
+            } else if let Some(f) = go_function(t) {
+                pending = Some((f.to_string(), false));
+                set(mask, i);
+            } else if !t.contains(' ') && t.contains('.') && !t.is_empty() {
+                // zap writes functions without arguments.
+                pending = Some((t.to_string(), false));
+            }
+        }
+    }
+    if panics.is_empty() && frames.is_empty() {
+        return None;
+    }
+    if panics.is_empty() {
+        // A stack without a panic (a goroutine dump, zap's stacktrace):
+        // no exception type of its own.
+        panics.push((if goroutines > 0 { "goroutine dump".to_string() } else { String::new() }, String::new()));
+    }
+    // The first panic printed is the original one; a repanic comes after.
+    let mut blocks: Vec<Block> = panics.into_iter().map(|(typ, msg)| Block { typ, msg, frames: Vec::new() }).collect();
+    if let Some(b) = blocks.first_mut() {
+        b.frames = frames;
+    }
+    Some(finish(Language::Go, blocks))
+}
+
+// ---------------------------------------------------------------- Rust
+
+const RUST_LIB: &[&str] = &[
+    "std::",
+    "core::",
+    "alloc::",
+    "rust_begin_unwind",
+    "__rust",
+    "_start",
+    "__libc",
+    "__GI",
+    "start_thread",
+    "clone",
+    "tokio::",
+    "futures::",
+    "futures_util::",
+    "futures_core::",
+    "<std::",
+    "<core::",
+    "<alloc::",
+    "<tokio::",
+    "<futures",
+    "backtrace::",
+    "hyper::",
+    "<hyper::",
+    "tower::",
+    "<tower",
+    "axum::",
+    "<axum",
+    "tungstenite::",
+    "<tungstenite",
+    "tokio_tungstenite::",
+    "<tokio_tungstenite",
+    "async_std::",
+    "actix",
+    "<F as",
+    "std_detect",
+];
+
+fn rust_in_app(function: &str, file: &str) -> bool {
+    !(RUST_LIB.iter().any(|p| function.starts_with(p))
+        || function == "main"
+        || file.contains("/rustc/")
+        || file.contains(".cargo/registry")
+        || file.contains("/library/std/")
+        || file.contains("/library/core/")
+        || file.contains("/library/alloc/"))
+}
+
+fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    let h = lines.iter().position(|l| l.contains("panicked at ") && l.contains("thread '"))?;
+    let header = lines.get(h)?;
+    let after = header.split_once("panicked at ").map(|(_, r)| r)?.trim_end();
+    let (mut msg, site) = match after.strip_prefix('\'') {
+        // Before 1.73: `panicked at 'msg', src/main.rs:2:5`.
+        Some(quoted) => match quoted.rsplit_once("', ") {
+            Some((m, loc)) => (m.to_string(), loc.to_string()),
+            None => (quoted.to_string(), String::new()),
+        },
+        None => (String::new(), after.strip_suffix(':').unwrap_or(after).to_string()),
+    };
+    let (site_file, site_line) = split_location(&site);
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut in_bt = false;
+    let mut msg_lines: Vec<&str> = Vec::new();
+    let mut in_msg = msg.is_empty();
+    for (i, line) in lines.iter().enumerate().skip(h + 1) {
+        let t = line.trim();
+        if t.starts_with("note: ") {
+            in_msg = false;
+            continue;
+        }
+        if t == "stack backtrace:" {
+            in_msg = false;
+            in_bt = true;
+            continue;
+        }
+        if t.starts_with("thread '") && t.contains("panicked at ") {
+            break;
+        }
+        if in_bt {
+            if let Some(loc) = t.strip_prefix("at ") {
+                let (file, l) = split_location(loc);
+                if let Some(f) = frames.last_mut() {
+                    f.in_app = rust_in_app(&f.function, &file);
+                    f.file = file;
+                    f.line = l;
+                }
+                set(mask, i);
+            } else if let Some((n, func)) = t.split_once(": ")
+                && parse_u32(n).is_some()
+            {
+                let func = func.split_once(" - ").filter(|(a, _)| a.starts_with("0x")).map_or(func, |(_, f)| f).trim();
+                if frames.len() < MAX_FRAMES {
+                    frames.push(Frame { function: func.to_string(), file: String::new(), line: None, in_app: rust_in_app(func, "") });
+                }
+                set(mask, i);
+            }
+        } else if in_msg {
+            msg_lines.push(line);
+        }
+    }
+    if msg.is_empty() {
+        msg = msg_lines.join("\n").trim().to_string();
+    }
+    let site_frame = Frame { function: String::new(), in_app: rust_in_app("", &site_file), file: site_file, line: site_line };
+    // The panic site is where it happened; name its function from the
+    // backtrace frame that points at the same place.
+    let site_tail = site_frame.file.trim_start_matches("./");
+    let matching = frames.iter().find(|f| f.in_app && f.line == site_frame.line && !f.file.is_empty() && f.file.ends_with(site_tail));
+    let top = match matching {
+        Some(f) => Some(f.clone()),
+        None if site_frame.in_app && !site_frame.file.is_empty() => {
+            let function = frames.iter().find(|f| f.in_app).map(|f| f.function.clone()).unwrap_or_default();
+            Some(Frame { function, ..site_frame.clone() })
+        }
+        None => frames.iter().find(|f| f.in_app).cloned().or_else(|| Some(site_frame.clone())),
+    };
+    if frames.is_empty() && !site_frame.file.is_empty() {
+        frames.push(site_frame);
+    }
+    let block = Block { typ: "panic".to_string(), msg, frames };
+    Some(finish_with(Language::Rust, vec![block], top))
+}
+
+// ---------------------------------------------------------------- Ruby
+
+fn ruby_in_app(file: &str) -> bool {
+    !(file.contains("/gems/")
+        || file.contains("/ruby/")
+        || file.starts_with("<internal:")
+        || file.contains("/rubygems")
+        || file.contains("vendor/bundle"))
+}
+
+/// `path.rb:6:in 'Calc#divide'` (3.4) or `` path.rb:6:in `divide' ``; the
+/// text after the frame is returned too.
+fn ruby_frame(t: &str) -> Option<(Frame, &str)> {
+    let (loc, rest) = t.split_once(":in ")?;
+    let (file, line) = loc.rsplit_once(':')?;
+    let line = parse_u32(line)?;
+    if file.is_empty() || file.contains(' ') {
+        return None;
+    }
+    let rest = rest.strip_prefix(['`', '\''])?;
+    let close = rest.find('\'')?;
+    let function = rest.get(..close)?;
+    let after = rest.get(close + 1..).unwrap_or_default();
+    Some((Frame { function: function.to_string(), file: file.to_string(), line: Some(line), in_app: ruby_in_app(file) }, after))
+}
+
+fn ruby_type(typ: &str) -> bool {
+    typ.as_bytes().first().is_some_and(u8::is_ascii_uppercase) && typ.bytes().all(|c| c.is_ascii_alphanumeric() || c == b':' || c == b'_')
+}
+
+/// A header naming the type: plain Ruby `file:N:in 'm': msg (Type)` or
+/// Rails `Type (msg):`.
+fn ruby_header(t: &str) -> Option<(String, String)> {
+    if let Some((_, after)) = ruby_frame(t)
+        && let Some(rest) = after.strip_prefix(": ")
+        && let Some((msg, typ)) = rest.strip_suffix(')').and_then(|r| r.rsplit_once(" ("))
+    {
+        return Some((typ.to_string(), msg.to_string()));
+    }
+    if let Some(inner) = t.strip_suffix("):")
+        && let Some((typ, msg)) = inner.split_once(" (")
+        && ruby_type(typ)
+    {
+        return Some((typ.to_string(), msg.to_string()));
+    }
+    None
+}
+
+/// Rails-style tags before a message: `[req-id] [user] text` → `text`.
+fn strip_tags(t: &str) -> &str {
+    let mut t = t;
+    for _ in 0..4 {
+        match t.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((_, rest)) => t = rest.trim_start(),
+            None => break,
+        }
+    }
+    t
+}
+
+fn ruby(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    let mut block = Block::default();
+    for (i, line) in lines.iter().enumerate() {
+        let t = strip_tags(line.trim());
+        if block.typ.is_empty()
+            && let Some((typ, msg)) = ruby_header(t)
+        {
+            block.typ = typ;
+            block.msg = msg;
+            if let Some((f, _)) = ruby_frame(t) {
+                block.frames.push(f);
+            }
+            continue;
+        }
+        if let Some((f, _)) = ruby_frame(t.strip_prefix("from ").unwrap_or(t)) {
+            if block.frames.len() < MAX_FRAMES {
+                block.frames.push(f);
+            }
+            set(mask, i);
+        } else if block.typ.is_empty()
+            && let Some((msg, typ)) = t.strip_suffix(')').and_then(|r| r.rsplit_once(" ("))
+            && ruby_type(typ)
+        {
+            // Ruby's Logger: `message (Type)`, then the backtrace.
+            block.typ = typ.to_string();
+            block.msg = msg.to_string();
+        }
+    }
+    if block.frames.is_empty() && block.typ.is_empty() {
+        return None;
+    }
+    Some(finish(Language::Ruby, vec![block]))
+}
+
+// ---------------------------------------------------------------- PHP
+
+/// `#N /path/x.php(20): Class->method()`, `#N {main}`, `#N [internal function]: f()`.
+fn php_frame(t: &str) -> Option<(Option<String>, Option<u32>, String)> {
+    let rest = t.strip_prefix('#')?;
+    let (n, rest) = rest.split_once(' ')?;
+    parse_u32(n)?;
+    if rest == "{main}" {
+        return Some((None, None, "{main}".to_string()));
+    }
+    let (loc, func) = rest.split_once(": ")?;
+    let func = func.find('(').and_then(|p| func.get(..p)).unwrap_or(func).to_string();
+    if loc == "[internal function]" {
+        return Some((None, None, func));
+    }
+    let open = loc.rfind('(')?;
+    let line = parse_u32(loc.get(open + 1..loc.len().saturating_sub(1))?)?;
+    Some((Some(loc.get(..open)?.to_string()), Some(line), func))
+}
+
+/// A PHP exception or error header: (type, message, file, line).
+fn php_header(t: &str) -> Option<(String, String, String, Option<u32>)> {
+    let t = t.trim().trim_end_matches('"');
+    if let Some(p) = t.find("Uncaught ") {
+        return Some(php_exception(t.get(p + "Uncaught ".len()..)?));
+    }
+    if let Some(rest) = t.strip_prefix("Next ") {
+        return Some(php_exception(rest));
+    }
+    for kind in ["Fatal error", "Warning", "Notice", "Parse error", "Deprecated"] {
+        let marker = format!("{kind}: ");
+        if let Some(p) = t.find(&marker) {
+            let rest = t.get(p + marker.len()..)?.trim();
+            let (msg, file, line) = match rest.rsplit_once(" on line ") {
+                Some((a, n)) => match a.rsplit_once(" in ") {
+                    Some((m, f)) => (m.to_string(), f.to_string(), parse_u32(n)),
+                    None => (a.to_string(), String::new(), parse_u32(n)),
+                },
+                None => (rest.to_string(), String::new(), None),
+            };
+            return Some((kind.to_string(), msg, file, line));
+        }
+    }
+    None
+}
+
+/// After `Uncaught ` / `Next `: `Type: msg in /path:12` (PHP 7+) or
+/// `exception 'Type' with message 'msg' in /path:12` (PHP 5).
+fn php_exception(rest: &str) -> (String, String, String, Option<u32>) {
+    let (body, file, line) = match rest.rsplit_once(" in ") {
+        Some((b, loc)) => {
+            let (f, l) = split_location(loc);
+            if l.is_some() { (b, f, l) } else { (rest, String::new(), None) }
+        }
+        None => (rest, String::new(), None),
+    };
+    if let Some(r) = body.strip_prefix("exception '")
+        && let Some((typ, r)) = r.split_once('\'')
+    {
+        let msg = r.trim().strip_prefix("with message '").and_then(|m| m.strip_suffix('\'')).unwrap_or(r).to_string();
+        return (typ.to_string(), msg, file, line);
+    }
+    match body.split_once(": ") {
+        Some((typ, msg)) if !typ.contains(' ') => (typ.to_string(), msg.to_string(), file, line),
+        _ => (String::new(), body.to_string(), file, line),
+    }
+}
+
+fn php(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    struct PhpBlock {
+        typ: String,
+        msg: String,
+        site: (String, Option<u32>),
+        calls: Vec<(Option<String>, Option<u32>, String)>,
+    }
+    let mut blocks: Vec<PhpBlock> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        let t = t.strip_prefix("PHP ").unwrap_or(t);
+        if let Some(f) = php_frame(t) {
+            if let Some(b) = blocks.last_mut()
+                && b.calls.len() < MAX_FRAMES
+            {
+                b.calls.push(f);
+            }
+            set(mask, i);
+        } else if t.starts_with("thrown in ") || t == "Stack trace:" {
+            set(mask, i);
+        } else if let Some((typ, msg, file, l)) = php_header(t) {
+            blocks.push(PhpBlock { typ, msg, site: (file, l), calls: Vec::new() });
+        }
+    }
+    if blocks.is_empty() {
+        return None;
+    }
+    // Frame k is where call k was made, inside the function of call k+1;
+    // the throw site is inside the function of call 0. PHP prints the
+    // previous (root) exception first and the outer ones after `Next`.
+    let blocks = blocks
+        .into_iter()
+        .map(|b| {
+            let sites = std::iter::once((Some(b.site.0.clone()), b.site.1)).chain(b.calls.iter().map(|c| (c.0.clone(), c.1)));
+            let mut frames = Vec::new();
+            for (k, (file, line)) in sites.enumerate() {
+                let function = b.calls.get(k).map(|c| c.2.clone()).unwrap_or_default();
+                if let Some(file) = file
+                    && !file.is_empty()
+                {
+                    frames.push(Frame { in_app: !file.contains("/vendor/"), function, file, line });
+                }
+            }
+            Block { typ: b.typ, msg: b.msg, frames }
+        })
+        .collect();
+    Some(finish(Language::Php, blocks))
+}
+
+// ---------------------------------------------------------------- Elixir
+
+const ELIXIR_LIB: &[&str] = &[
+    "elixir",
+    "stdlib",
+    "kernel",
+    "logger",
+    "cowboy",
+    "ranch",
+    "plug",
+    "plug_cowboy",
+    "phoenix",
+    "phoenix_live_view",
+    "bandit",
+    "thousand_island",
+    "ecto",
+    "db_connection",
+    "postgrex",
+    "mix",
+    "iex",
+    "gen_stage",
+];
+
+fn elixir(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
+    let mut block = Block::default();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if block.typ.is_empty()
+            && let Some(rest) = t.strip_prefix("** (")
+            && let Some((typ, msg)) = rest.split_once(')')
+        {
+            block.typ = typ.to_string();
+            block.msg = msg.trim().to_string();
+        } else if let Some(rest) = t.strip_prefix('(')
+            && let Some((app, rest)) = rest.split_once(") ")
+            && let Some((loc, function)) = rest.split_once(": ")
+        {
+            let app_name = app.split(' ').next().unwrap_or(app);
+            let (file, l) = split_location(loc);
+            if block.frames.len() < MAX_FRAMES {
+                block.frames.push(Frame { function: function.to_string(), file, line: l, in_app: !ELIXIR_LIB.contains(&app_name) });
+            }
+            set(mask, i);
+        }
+    }
+    if block.typ.is_empty() {
+        return None;
+    }
+    Some(finish(Language::Elixir, vec![block]))
+}
+
+/// Substring test without building a searcher (short needles, hot path).
+fn has(b: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else { return true };
+    memchr::memchr_iter(first, b).any(|p| b.get(p + 1..p + 1 + rest.len()) == Some(rest))
+}
+
+/// Whether a header line's message is itself a stack-trace line: traces
+/// whose every line carries its own header (syslog, Rails) are joined back
+/// with it. Checks the first byte before anything else (hot path).
+pub(crate) fn is_trace_line(b: &[u8]) -> bool {
+    let starts = |p: &[u8]| b.starts_with(p);
+    let ruby =
+        || has(b, b".rb:") && std::str::from_utf8(b).ok().is_some_and(|s| ruby_frame(s.strip_prefix("from ").unwrap_or(s)).is_some());
+    match b.first() {
+        None => false,
+        Some(b' ' | b'\t') => b.iter().any(|c| !c.is_ascii_whitespace()),
+        Some(b'a') => (starts(b"at ") && (b.contains(&b'(') || b.contains(&b':'))) || ruby(),
+        Some(b'C') => starts(b"Caused by: "),
+        Some(b'S') => starts(b"Suppressed: ") || starts(b"Stack trace:"),
+        Some(b'W') => starts(b"Wrapped by: "),
+        Some(b'.') => starts(b"... ") && (b.ends_with(b" more") || b.ends_with(b"omitted")),
+        Some(b'F') => starts(b"File \""),
+        Some(b'T') => starts(b"Traceback (most recent call last)") || starts(b"The above exception was the direct cause"),
+        Some(b'D') => starts(b"During handling of the above exception"),
+        Some(b'-') => starts(b"--- End of ") || starts(b"---> "),
+        Some(b'#') => b.get(1).is_some_and(u8::is_ascii_digit) && (has(b, b"): ") || b.ends_with(b"{main}")),
+        Some(_) => ruby(),
+    }
+}
