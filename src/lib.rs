@@ -21,6 +21,7 @@
 //! unreadable capture).
 
 pub mod capture;
+pub mod correlate;
 pub mod decode;
 pub mod error;
 pub mod flow;

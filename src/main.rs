@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use wsforensics::correlate::{CloseTarget, ConnTimes, MatchOptions, investigate};
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, Progress, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
 use wsforensics::report::summary::{CaptureTotals, Summary, render_text};
@@ -19,6 +20,7 @@ Examples:
   wsforensics capture.pcap                      summary of every WebSocket connection and close
   wsforensics capture.pcap --csv out/           also write connections/frames/messages/closes/violations/findings.csv
   wsforensics rotated-0.pcap rotated-1.pcap     several files, analyzed as one capture in time order
+  wsforensics capture.pcap --log server.log     tie every 1011 to the stack trace that caused it
   wsforensics explain 1002 1011                 two close codes side by side (--lang ar for Arabic)";
 
 #[derive(Parser, Debug)]
@@ -69,16 +71,39 @@ struct AnalyzeArgs {
     /// 1000000); a message that inflates further is reported, not obeyed.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     max_message: u64,
+    /// Server log to match against the closes (repeatable; globs and .gz
+    /// accepted): ties every 1011 to the stack trace that caused it.
+    #[arg(long = "log", value_name = "PATH")]
+    logs: Vec<String>,
+    /// Log format, when detection guesses wrong: auto, text, json, docker, cri.
+    #[arg(long, value_name = "FORMAT", default_value = "auto")]
+    log_format: wsforensics::logs::LogFormat,
+    /// Time zone of log timestamps written without one: an IANA name
+    /// (Europe/Berlin) or an offset (-05:00).
+    #[arg(long, value_name = "TZ", default_value = "UTC")]
+    log_tz: wsforensics::logs::LogTz,
+    /// Seconds the log's clock is ahead of the capture's (estimated when not
+    /// given).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    log_offset: Option<f64>,
+    /// Seconds before a close searched for its cause in the logs.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    match_window: f64,
     /// Print nothing but errors (no summary, no progress bar).
     #[arg(long, short)]
     quiet: bool,
 }
 
-/// Sends records to the summary and, if asked, the CSV files.
+/// Sends records to the summary and, if asked, the CSV files, and keeps
+/// what log matching needs.
 struct Outputs {
     summary: Summary,
     csv: Option<CsvWriter>,
     error: Option<wsforensics::error::Error>,
+    /// Closes of the connection whose record comes next.
+    pending_closes: Vec<CloseRecord>,
+    targets: Vec<CloseTarget>,
+    conns: Vec<ConnTimes>,
 }
 
 impl Outputs {
@@ -96,6 +121,14 @@ impl Outputs {
 
 impl RecordSink for Outputs {
     fn connection(&mut self, rec: ConnectionRecord) {
+        for close in self.pending_closes.drain(..) {
+            if close.conn_id == rec.conn_id
+                && let Some(t) = CloseTarget::from_records(&rec, &close)
+            {
+                self.targets.push(t);
+            }
+        }
+        self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
         self.summary.connection(&rec);
         self.write(|w| w.connection(&rec));
     }
@@ -110,6 +143,7 @@ impl RecordSink for Outputs {
     fn close(&mut self, rec: CloseRecord) {
         self.summary.close(&rec);
         self.write(|w| w.close(&rec));
+        self.pending_closes.push(rec);
     }
     fn violation(&mut self, rec: ViolationRecord) {
         self.summary.violation(&rec);
@@ -208,7 +242,8 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let mut out = Outputs { summary: Summary::default(), csv, error: None };
+    let mut out =
+        Outputs { summary: Summary::default(), csv, error: None, pending_closes: Vec::new(), targets: Vec::new(), conns: Vec::new() };
     let mut progress = ProgressBar::new(!a.quiet);
     let result = analyze(&a.captures, &opts, &mut out, &mut progress);
     progress.finish();
@@ -219,6 +254,24 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = out.csv.take() {
         w.finish()?;
     }
+    let investigation = if a.logs.is_empty() {
+        None
+    } else {
+        let paths = wsforensics::logs::expand_log_paths(&a.logs)?;
+        let log_opts = wsforensics::logs::LogOptions {
+            format: a.log_format,
+            tz: a.log_tz.clone(),
+            reference: out.summary.first_ts,
+            ..wsforensics::logs::LogOptions::default()
+        };
+        anyhow::ensure!(a.match_window > 0.0, "--match-window must be positive");
+        let match_opts = MatchOptions { window_s: a.match_window, offset_s: a.log_offset, ..MatchOptions::default() };
+        let inv = investigate(&paths, &log_opts, std::mem::take(&mut out.targets), &out.conns, &match_opts)?;
+        if let Some(dir) = &a.csv {
+            wsforensics::report::matches::write_csv(&dir.join("matches.csv"), &inv, CsvOptions { raw: a.raw_csv })?;
+        }
+        Some(inv)
+    };
     let notices: Vec<String> = stats.notices.iter().map(|n| n.to_string()).collect();
     if !a.quiet {
         let totals = CaptureTotals {
@@ -227,9 +280,13 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             tcp_connections: stats.tcp_connections,
             notices: notices.clone(),
         };
+        let notes = investigation.as_ref().map(wsforensics::report::matches::close_notes).unwrap_or_default();
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
-        render_text(&out.summary, &totals, &mut lock)?;
+        render_text(&out.summary, &totals, &notes, &mut lock)?;
+        if let Some(inv) = &investigation {
+            wsforensics::report::matches::render_section(inv, &mut lock)?;
+        }
         lock.flush()?;
     } else if !notices.is_empty() && std::io::stderr().is_terminal() {
         for n in &notices {

@@ -217,3 +217,40 @@ fn max_message_caps_inflation_and_says_so() {
     let bad = bin().arg(&capture).args(["--max-message", "12XB"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn log_matching_writes_matches_csv_and_reports_the_trace() {
+    let capture = common::samples_dir().join("py-handler-error-1011.pcap");
+    let log = common::samples_dir().join("py-handler-error-1011.server.log");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().arg(&capture).arg("--log").arg(&log).arg("--csv").arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("trace:    ZeroDivisionError: division by zero"), "{stdout}");
+    assert!(stdout.contains("clock offset"), "{stdout}");
+    let (h, rows) = read_csv(&dir.path().join("matches.csv"));
+    assert_eq!(
+        &h[..12],
+        &[
+            "conn_id",
+            "close_ts",
+            "close_code",
+            "log_file",
+            "log_line",
+            "log_ts",
+            "delta_s",
+            "exception",
+            "message",
+            "top_frame",
+            "confidence",
+            "evidence"
+        ]
+    );
+    let m: Vec<_> = rows.iter().filter(|r| !col(&h, r, "conn_id").is_empty()).collect();
+    assert_eq!(m.len(), 1);
+    assert_eq!(col(&h, m[0], "close_code"), "1011");
+    assert_eq!(col(&h, m[0], "confidence"), "high");
+    assert_eq!(col(&h, m[0], "log_line"), "13");
+    // The unrelated exception is listed without a close.
+    assert!(rows.iter().any(|r| col(&h, r, "conn_id").is_empty() && col(&h, r, "exception").starts_with("KeyError")));
+}

@@ -6,4 +6,5 @@
 
 pub mod csv;
 pub mod explain;
+pub mod matches;
 pub mod summary;

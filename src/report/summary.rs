@@ -137,7 +137,11 @@ pub fn escape_control(s: &str) -> String {
 }
 
 /// Writes the summary as text.
-pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> io::Result<()> {
+/// Lines to print under a close block, by (connection, close packet): the
+/// matched stack trace from the server logs, or why none was found.
+pub type CloseNotes = std::collections::HashMap<(u64, u64), Vec<String>>;
+
+pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "Capture: {} file(s), {} packets, {} TCP connections", capture.files, capture.packets, capture.tcp_connections)?;
     if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
         writeln!(w, "WebSocket time span: {a} .. {b} ({:.3} s)", b.secs_since(a))?;
@@ -228,6 +232,9 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, w: &mut dyn Write) -> i
             writeln!(w, "      wireshark: tcp.stream == {} && frame.number in {{{}}}", l.conn_id, evidence.join(" "))?;
             for (i, line) in crate::report::explain::wrap(kb.how_to_fix, 88).iter().enumerate() {
                 writeln!(w, "      {}{line}", if i == 0 { "fix:      " } else { "          " })?;
+            }
+            for line in notes.get(&(l.conn_id, l.packet)).into_iter().flatten() {
+                writeln!(w, "      {line}")?;
             }
         }
         if s.close_lines_dropped > 0 {

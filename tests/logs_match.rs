@@ -1,0 +1,85 @@
+//! 1011 ↔ stack trace on real servers: each capture in `samples/` recorded
+//! with the server's own log (unrelated noise and an unrelated exception
+//! included). Every 1011 must be matched to its own trace with high
+//! confidence, and nothing else matched.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{run, samples_dir};
+use wsforensics::correlate::{CloseTarget, Confidence, ConnTimes, LogInvestigation, MatchOptions, investigate};
+use wsforensics::logs::LogOptions;
+
+fn investigate_sample(name: &str, opts: MatchOptions) -> LogInvestigation {
+    let capture = samples_dir().join(format!("{name}.pcap"));
+    let log: PathBuf = samples_dir().join(format!("{name}.server.log"));
+    let (c, _) = run(&[capture], 1);
+    let mut targets = Vec::new();
+    for conn in &c.connections {
+        for close in c.closes.iter().filter(|x| x.conn_id == conn.conn_id) {
+            targets.extend(CloseTarget::from_records(conn, close));
+        }
+    }
+    let conns: Vec<ConnTimes> = c.connections.iter().map(|k| ConnTimes { client: k.client, start: k.start_ts, end: k.end_ts }).collect();
+    investigate(&[log], &LogOptions::default(), targets, &conns, &opts).unwrap()
+}
+
+/// (exception prefix, top frame function) of the event matched to each 1011.
+fn matched(inv: &LogInvestigation) -> Vec<(u64, String, String, Confidence)> {
+    inv.correlation
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let t = inv.targets.get(r.target?)?;
+            let e = inv.collector.errors.get(r.event?)?;
+            Some((t.conn_id, e.exception.clone(), e.top_frame.clone(), r.confidence?))
+        })
+        .collect()
+}
+
+#[test]
+fn python_websockets_1011_is_its_zero_division_traceback() {
+    let inv = investigate_sample("py-handler-error-1011", MatchOptions::default());
+    assert_eq!(inv.targets.len(), 1, "one 1011 in the capture");
+    let m = matched(&inv);
+    assert_eq!(m.len(), 1, "{m:?}");
+    let (conn, exc, frame, conf) = &m[0];
+    assert_eq!(*conn, 1);
+    assert_eq!(exc, "ZeroDivisionError: division by zero");
+    assert!(frame.starts_with("crash_handler ("), "{frame}");
+    assert_eq!(*conf, Confidence::High);
+    // The unrelated KeyError is left alone, reported as an error with no close.
+    let orphans: Vec<&str> = inv
+        .correlation
+        .rows
+        .iter()
+        .filter(|r| r.target.is_none())
+        .map(|r| inv.collector.errors[r.event.unwrap()].exception.as_str())
+        .collect();
+    assert!(orphans.iter().any(|e| e.starts_with("KeyError")), "{orphans:?}");
+    assert_eq!(inv.correlation.offset.method, "anchors");
+}
+
+#[test]
+fn node_ws_1011_is_its_type_error_stack() {
+    let inv = investigate_sample("node-handler-error-1011", MatchOptions::default());
+    let m = matched(&inv);
+    assert_eq!(m.len(), 1, "{m:?}");
+    let (conn, exc, frame, conf) = &m[0];
+    assert_eq!(*conn, 0);
+    assert!(exc.starts_with("TypeError: Cannot read properties of undefined"), "{exc}");
+    assert!(frame.starts_with("handleRequest ("), "{frame}");
+    assert_eq!(*conf, Confidence::High);
+}
+
+#[test]
+fn a_wrong_offset_loses_the_match_and_says_why() {
+    // With the clock forced 10 minutes off, nothing is in the window.
+    let inv = investigate_sample("py-handler-error-1011", MatchOptions { offset_s: Some(600.0), ..MatchOptions::default() });
+    assert!(matched(&inv).is_empty());
+    let row = inv.correlation.rows.iter().find(|r| r.target.is_some()).unwrap();
+    assert_eq!(row.evidence, "the log does not cover that time");
+}
