@@ -190,3 +190,27 @@ fn other_public_compressed_sessions_inflate() {
         assert!(d.violations.is_empty(), "{rel}: {:?}", d.violations);
     }
 }
+
+fn samples(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples").join(rel)
+}
+
+/// The recording scripts send the same (seeded) messages with and without
+/// permessage-deflate, so the compressed recording must inflate to exactly
+/// the bytes the uncompressed one carries, message for message.
+#[test]
+fn recorded_samples_inflate_to_exactly_what_was_sent() {
+    for (compressed, plain) in [("py-echo-deflate.pcapng", "py-echo-plain.pcap"), ("node-echo-deflate.pcap", "node-echo-plain.pcap")] {
+        let d = decode(samples(compressed));
+        let p = decode(samples(plain));
+        assert!(d.messages.iter().any(|m| m.compressed), "{compressed}: no compressed message");
+        for dir in Direction::BOTH {
+            let inflated: Vec<(u8, &[u8])> = d.messages.iter().filter(|m| m.direction == dir).map(|m| (m.opcode, m.payload.as_slice())).collect();
+            let sent: Vec<(u8, &[u8])> = p.messages.iter().filter(|m| m.direction == dir).map(|m| (m.opcode, m.payload.as_slice())).collect();
+            assert_eq!(inflated.len(), sent.len(), "{compressed} vs {plain} {dir}: message counts");
+            for (i, (a, b)) in inflated.iter().zip(&sent).enumerate() {
+                assert!(a == b, "{compressed} vs {plain} {dir}: message {i} differs ({} vs {} bytes)", a.1.len(), b.1.len());
+            }
+        }
+    }
+}

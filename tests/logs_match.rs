@@ -83,3 +83,52 @@ fn a_wrong_offset_loses_the_match_and_says_why() {
     let row = inv.correlation.rows.iter().find(|r| r.target.is_some()).unwrap();
     assert_eq!(row.evidence, "the log does not cover that time");
 }
+
+/// The Python sample's log rewritten as a server in Berlin would write it:
+/// local time (UTC+1 in November), no zone in the stamps.
+fn berlin_log(dir: &std::path::Path) -> PathBuf {
+    let text = std::fs::read_to_string(samples_dir().join("py-handler-error-1011.server.log")).unwrap();
+    let shifted: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("2026-11-24 10:") {
+            Some(rest) => format!("2026-11-24 11:{rest}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let p = dir.join("berlin.log");
+    std::fs::write(&p, shifted).unwrap();
+    p
+}
+
+fn investigate_with(log: PathBuf, log_opts: LogOptions) -> LogInvestigation {
+    let (c, _) = run(&[samples_dir().join("py-handler-error-1011.pcap")], 1);
+    let mut targets = Vec::new();
+    for conn in &c.connections {
+        for close in c.closes.iter().filter(|x| x.conn_id == conn.conn_id) {
+            targets.extend(CloseTarget::from_records(conn, close));
+        }
+    }
+    let conns: Vec<ConnTimes> = c.connections.iter().map(|k| ConnTimes { client: k.client, start: k.start_ts, end: k.end_ts }).collect();
+    investigate(&[log], &log_opts, targets, &conns, &MatchOptions::default()).unwrap()
+}
+
+#[test]
+fn zone_less_log_in_another_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = berlin_log(dir.path());
+    // With --log-tz Europe/Berlin the stamps land on the capture's clock.
+    let tz: wsforensics::logs::LogTz = "Europe/Berlin".parse().unwrap();
+    let inv = investigate_with(log.clone(), LogOptions { tz, ..LogOptions::default() });
+    assert!(inv.correlation.offset.seconds.abs() < 0.01, "{:?}", inv.correlation.offset);
+    let m = matched(&inv);
+    assert_eq!(m.len(), 1);
+    assert!(m[0].1.starts_with("ZeroDivisionError"));
+    assert_eq!(m[0].3, Confidence::High);
+    // Read as UTC by mistake, the hour shows as a clock offset estimated
+    // from the connections the log names, and the match still holds.
+    let inv = investigate_with(log, LogOptions::default());
+    assert!((inv.correlation.offset.seconds - 3600.0).abs() < 0.01, "{:?}", inv.correlation.offset);
+    let m = matched(&inv);
+    assert_eq!(m.len(), 1);
+    assert!(m[0].1.starts_with("ZeroDivisionError"));
+}
