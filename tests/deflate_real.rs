@@ -205,8 +205,10 @@ fn recorded_samples_inflate_to_exactly_what_was_sent() {
         let p = decode(samples(plain));
         assert!(d.messages.iter().any(|m| m.compressed), "{compressed}: no compressed message");
         for dir in Direction::BOTH {
-            let inflated: Vec<(u8, &[u8])> = d.messages.iter().filter(|m| m.direction == dir).map(|m| (m.opcode, m.payload.as_slice())).collect();
-            let sent: Vec<(u8, &[u8])> = p.messages.iter().filter(|m| m.direction == dir).map(|m| (m.opcode, m.payload.as_slice())).collect();
+            let inflated: Vec<(u8, &[u8])> =
+                d.messages.iter().filter(|m| m.direction == dir).map(|m| (m.opcode, m.payload.as_slice())).collect();
+            let sent: Vec<(u8, &[u8])> =
+                p.messages.iter().filter(|m| m.direction == dir).map(|m| (m.opcode, m.payload.as_slice())).collect();
             assert_eq!(inflated.len(), sent.len(), "{compressed} vs {plain} {dir}: message counts");
             for (i, (a, b)) in inflated.iter().zip(&sent).enumerate() {
                 assert!(a == b, "{compressed} vs {plain} {dir}: message {i} differs ({} vs {} bytes)", a.1.len(), b.1.len());
