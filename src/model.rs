@@ -129,6 +129,13 @@ impl Role {
             Role::Server => "server",
         }
     }
+
+    pub const fn peer(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
+    }
 }
 
 /// A TCP endpoint (address and port).

@@ -566,7 +566,8 @@ impl Session {
     }
 
     /// Reports catalogue violations by `side`'s bytes: breaches of a MUST
-    /// become violation records, notices become findings.
+    /// become violation records (kept for the close diagnosis), notices
+    /// become findings.
     fn violations_from(
         &mut self,
         out: &mut dyn RecordSink,
@@ -576,46 +577,29 @@ impl Session {
         ts: Timestamp,
         found: Vec<Violation>,
     ) {
+        let direction = self.dir_of(side);
         for v in found {
             let info = v.rule.info();
-            if info.severity == Severity::Violation {
-                self.violation(out, side, frame_index, packet, ts, (info.id, info.rfc), info.expected_close, v.detail);
-            } else {
-                let dir = self.dir_of(side);
-                self.report(out, Some(dir), info.id, packet, Some(ts), None, None, &v.detail);
+            if info.severity != Severity::Violation {
+                self.report(out, Some(direction), info.id, packet, Some(ts), None, None, &v.detail);
+                continue;
             }
+            let rec = ViolationRecord {
+                conn_id: self.conn,
+                direction,
+                frame_index,
+                ts,
+                packet,
+                rule: info.id,
+                rfc_section: info.rfc,
+                expected_close: info.expected_close,
+                detail: v.detail,
+            };
+            if self.violations.len() < MAX_KEPT_VIOLATIONS {
+                self.violations.push(rec.clone());
+            }
+            out.violation(rec);
         }
-    }
-
-    /// Reports a violation by `side`'s bytes and keeps it for the close
-    /// diagnosis. `rule` is (id, RFC section).
-    #[allow(clippy::too_many_arguments)]
-    fn violation(
-        &mut self,
-        out: &mut dyn RecordSink,
-        side: usize,
-        frame_index: Option<u64>,
-        packet: Option<PacketIndex>,
-        ts: Timestamp,
-        rule: (&'static str, &'static str),
-        expected_close: Option<u16>,
-        detail: String,
-    ) {
-        let v = ViolationRecord {
-            conn_id: self.conn,
-            direction: self.dir_of(side),
-            frame_index,
-            ts,
-            packet,
-            rule: rule.0,
-            rfc_section: rule.1,
-            expected_close,
-            detail,
-        };
-        if self.violations.len() < MAX_KEPT_VIOLATIONS {
-            self.violations.push(v.clone());
-        }
-        out.violation(v);
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -216,18 +216,8 @@ impl DirectionChecks {
         }
         if m.compressed {
             let Some(inf) = self.inflater.as_mut() else { return };
-            let (utf8, text) = (&mut m.utf8, m.text);
-            let mut bad_utf8 = None;
-            let mut produced = 0u64;
-            let r = inf.feed(bytes, &mut |out| {
-                produced += out.len() as u64;
-                if text
-                    && bad_utf8.is_none()
-                    && let Err(e) = utf8.feed(out)
-                {
-                    bad_utf8 = Some(e);
-                }
-            });
+            let utf8 = m.text.then_some(&mut m.utf8);
+            let (r, produced, bad_utf8) = inflate_step(inf, utf8, |inf, sink| inf.feed(bytes, sink));
             self.frame_inflated += produced;
             m.inflated += produced;
             if let Some(e) = bad_utf8 {
@@ -282,19 +272,8 @@ impl DirectionChecks {
         let Some(mut m) = self.msg.take() else { return };
         if m.compressed && !m.inflate_failed {
             let Some(inf) = self.inflater.as_mut() else { return };
-            let (utf8, text, checking) = (&mut m.utf8, m.text, m.checking);
-            let mut bad_utf8 = None;
-            let mut produced = 0u64;
-            let r = inf.finish(&mut |out| {
-                produced += out.len() as u64;
-                if text
-                    && checking
-                    && bad_utf8.is_none()
-                    && let Err(e) = utf8.feed(out)
-                {
-                    bad_utf8 = Some(e);
-                }
-            });
+            let utf8 = (m.text && m.checking).then_some(&mut m.utf8);
+            let (r, produced, bad_utf8) = inflate_step(inf, utf8, |inf, sink| inf.finish(sink));
             self.frame_inflated += produced;
             m.inflated += produced;
             if let Some(e) = bad_utf8 {
@@ -325,6 +304,28 @@ impl DirectionChecks {
             self.outcome.payload.push(Violation::new(Rule::InvalidUtf8Text, e.to_string()));
         }
     }
+}
+
+/// Runs `step` on the inflater with a sink that counts the inflated bytes
+/// and, for a text message (`utf8`), checks them as they come; returns the
+/// step's result, the bytes produced and the first UTF-8 error.
+fn inflate_step<R>(
+    inf: &mut Inflater,
+    mut utf8: Option<&mut Utf8Validator>,
+    step: impl FnOnce(&mut Inflater, &mut dyn FnMut(&[u8])) -> R,
+) -> (R, u64, Option<crate::ws::utf8::Utf8Error>) {
+    let mut produced = 0u64;
+    let mut bad = None;
+    let r = step(inf, &mut |out: &[u8]| {
+        produced += out.len() as u64;
+        if bad.is_none()
+            && let Some(v) = utf8.as_deref_mut()
+            && let Err(e) = v.feed(out)
+        {
+            bad = Some(e);
+        }
+    });
+    (r, produced, bad)
 }
 
 /// A frame's place judged from its header alone (no rules yet: the roles

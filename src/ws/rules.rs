@@ -26,28 +26,9 @@ use crate::ws::frame::FrameHeader;
 use crate::ws::opcode;
 use crate::ws::utf8;
 
-/// Which peer of the connection sends (or must react).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    Client,
-    Server,
-}
-
-impl Role {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Client => "client",
-            Role::Server => "server",
-        }
-    }
-
-    pub const fn peer(self) -> Role {
-        match self {
-            Role::Client => Role::Server,
-            Role::Server => Role::Client,
-        }
-    }
-}
+/// Which peer of the connection sends (or must react): the crate's one
+/// `Role`.
+pub use crate::model::Role;
 
 /// Who the RFC obliges to fail the connection (§7.1.7) on this condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
