@@ -179,6 +179,12 @@ pub struct ErrorEvent {
     /// Other identifier values and paths named by the event.
     pub values: Vec<String>,
     pub raw_lower: String,
+    /// For an error line without a stack of its own: the exception event
+    /// logged shortly before in the same file whose message it quotes (a
+    /// server reporting the panic of a task it spawned).
+    pub quotes: Option<usize>,
+    /// The exception's message alone (for recognising quotes of it).
+    pub exception_message: String,
 }
 
 /// Collects what matching needs while the logs stream past.
@@ -198,6 +204,9 @@ pub struct EventCollector {
 
 /// How long before an error the lines of its request context may be.
 const CONTEXT_S: f64 = 1.0;
+/// How long before an error line an exception it quotes may have been
+/// logged (a backtrace takes time to print).
+const QUOTE_S: f64 = 10.0;
 /// At most this many error events are kept for matching.
 const MAX_ERRORS: usize = 1_000_000;
 
@@ -231,6 +240,21 @@ impl EventCollector {
                     context.push((*a, *line));
                 }
             }
+            // An error line that quotes the message of an exception logged
+            // just before it is about that exception.
+            let quotes = if ex.is_none() {
+                let raw = e.raw();
+                self.errors
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .take(32)
+                    .take_while(|(_, p)| ts.secs_since(p.ts) <= QUOTE_S)
+                    .find(|(_, p)| p.file == e.file && p.exception_message.len() >= 8 && raw.contains(p.exception_message.as_str()))
+                    .map(|(i, _)| i)
+            } else {
+                None
+            };
             let ids = e.identifiers();
             let mut values: Vec<String> = ids.ids.into_iter().map(|(_, v)| v).collect();
             values.extend(ids.uuids);
@@ -258,6 +282,8 @@ impl EventCollector {
                 context,
                 values,
                 raw_lower: e.raw().chars().take(4096).collect::<String>().to_lowercase(),
+                quotes,
+                exception_message: ex.map(|x| x.message.clone()).unwrap_or_default(),
             });
         }
         for a in ip_ports {
@@ -531,6 +557,18 @@ pub fn correlate(targets: &[CloseTarget], collector: &EventCollector, conns: &[C
             confidence: Some(confidence),
             evidence: words.join("; "),
         });
+    }
+    // A matched line without a stack that quotes an exception logged just
+    // before: show that exception's trace, the one an engineer needs.
+    for row in rows.iter_mut() {
+        let Some(e) = row.event else { continue };
+        let Some(q) = collector.errors.get(e).filter(|x| x.exception.is_empty()).and_then(|x| x.quotes) else { continue };
+        if event_used.get(q).copied().unwrap_or(1) == 0 {
+            event_used[q] += 1;
+            let (line, qline) = (collector.errors[e].line, collector.errors[q].line);
+            row.event = Some(q);
+            row.evidence.push_str(&format!("; the matched line {line} quotes the exception logged at line {qline}, whose trace is shown"));
+        }
     }
     // Closes left without a trace, each with the reason.
     for (ti, t) in targets.iter().enumerate() {

@@ -10,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{run, samples_dir};
-use wsforensics::correlate::{CloseTarget, Confidence, ConnTimes, LogInvestigation, MatchOptions, investigate};
+use wsforensics::correlate::{CloseTarget, Confidence, ConnTimes, LogInvestigation, MatchOptions, TargetKind, investigate};
 use wsforensics::logs::LogOptions;
 
 fn investigate_sample(name: &str, opts: MatchOptions) -> LogInvestigation {
@@ -131,4 +131,78 @@ fn zone_less_log_in_another_time_zone() {
     let m = matched(&inv);
     assert_eq!(m.len(), 1);
     assert!(m[0].1.starts_with("ZeroDivisionError"));
+}
+
+/// `rust-panic-1011`: tokio-tungstenite 0.30 server, three connections on port
+/// 8790 (tcp.stream 0 = healthy client, closes 1000; 1 = the panic is caught
+/// through the request task's `JoinHandle` and the server closes with 1011
+/// "internal error" at packet 23; 2 = the panic unwinds the connection task,
+/// the stream is dropped and the server's FIN at packet 44 ends it with no
+/// Close frame, i.e. 1006). Both panics are `called Option::unwrap() on a None
+/// value` at `rust_panic_server::evaluate` (rust-server/src/main.rs:52), each
+/// printed by the default panic hook with `RUST_BACKTRACE=1` (no timestamp on
+/// the panic lines). The log also has the app's own ERROR line for the caught
+/// panic (names the client, no stack) and one unrelated ERROR (metrics).
+fn rust_panic_sample() -> (LogInvestigation, Vec<(u64, String, String, Confidence)>) {
+    let inv = investigate_sample("rust-panic-1011", MatchOptions::default());
+    let kinds: Vec<(u64, TargetKind, u16)> = inv.targets.iter().map(|t| (t.conn_id, t.kind, t.code)).collect();
+    assert_eq!(
+        kinds,
+        vec![(1, TargetKind::InternalError, 1011), (2, TargetKind::ServerDrop, 1006)],
+        "targets: the server's 1011 on conn 1 and the server's drop of conn 2; none for the healthy conn 0"
+    );
+    let m = matched(&inv);
+    assert!(m.iter().all(|(conn, ..)| *conn != 0), "the healthy connection (conn 0, 1000) must match nothing: {m:?}");
+    (inv, m)
+}
+
+fn is_main_rs_panic(exc: &str, frame: &str) -> bool {
+    exc.starts_with("panic: called `Option::unwrap()` on a `None` value")
+        && frame.starts_with("rust_panic_server::evaluate (")
+        && frame.contains("rust-server/src/main.rs:52")
+}
+
+#[test]
+fn rust_tokio_tungstenite_dropped_connection_is_its_panic() {
+    let (inv, m) = rust_panic_sample();
+    let row = m.iter().find(|(conn, ..)| *conn == 2);
+    let Some((_, exc, frame, conf)) = row else {
+        panic!("the server-dropped connection (conn 2, FIN at packet 44, inferred 1006) is matched to nothing: {m:?}");
+    };
+    assert!(is_main_rs_panic(exc, frame), "conn 2 matched to exception {exc:?} at {frame:?}, not the panic in main.rs");
+    assert_eq!(*conf, Confidence::High);
+    // The unrelated metrics error is left alone.
+    let orphans: Vec<&str> = inv
+        .correlation
+        .rows
+        .iter()
+        .filter(|r| r.target.is_none())
+        .map(|r| inv.collector.errors[r.event.unwrap()].message.as_str())
+        .collect();
+    assert!(orphans.iter().any(|e| e.starts_with("metrics: failed to export record")), "{orphans:?}");
+}
+
+#[test]
+fn rust_tokio_tungstenite_1011_is_its_panic_backtrace() {
+    let (inv, m) = rust_panic_sample();
+    let row = inv.correlation.rows.iter().find(|r| r.target.is_some_and(|t| inv.targets[t].conn_id == 1));
+    let event = row.and_then(|r| r.event).map(|e| &inv.collector.errors[e]);
+    let Some(e) = event else {
+        panic!("the 1011 close (conn 1, packet 23) is matched to nothing: {m:?}");
+    };
+    // The caught panic's stack is printed by the panic hook (log line 10, about
+    // 86 ms before the close); the app's ERROR line that names the client
+    // (line 128, 0.000 s before the close) quotes the panic message but has no
+    // stack. The 1011 should lead to the backtrace.
+    assert!(
+        is_main_rs_panic(&e.exception, &e.top_frame),
+        "the 1011 close (conn 1, packet 23) was matched to log line {} ({:?}, exception {:?}, top frame {:?}), \
+         an event with no stack, while the panic's backtrace (exception `panic: called Option::unwrap() on a None value`, \
+         top frame rust_panic_server::evaluate in rust-server/src/main.rs:52) is left unmatched; all matches: {m:?}",
+        e.line,
+        e.message,
+        e.exception,
+        e.top_frame,
+    );
+    assert_eq!(row.unwrap().confidence, Some(Confidence::High));
 }

@@ -106,6 +106,13 @@ EXPECTED = {
     "node-server-killed-1006.pcap": dict(
         port=9003, streams=1, pmc=False, min_counts={"c2s": {"text": 3}, "s2c": {"text": 3}},
         only_opcodes={"text"}, closes=[]),
+    # tokio-tungstenite (rust-server/): stream 1's panic is caught and closed
+    # with 1011; stream 2's panic drops the connection (FIN, no close frame).
+    "rust-panic-1011.pcap": dict(
+        port=8790, streams=3, pmc=False,
+        counts={"c2s": {"text": 8, "close": 2}, "s2c": {"text": 6, "close": 2}},
+        closes=[(1, "s2c", "1011", "internal error"), (1, "c2s", "1011", "internal error"),
+                (0, "c2s", "1000", ""), (0, "s2c", "1000", "")]),
     # Chromium: the number of feed ticks depends on timing.
     "chromium-browser.pcap": dict(
         port=8080, pmc=True, rsv1="first-data-frames",

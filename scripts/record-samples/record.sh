@@ -4,7 +4,8 @@
 #   scripts/record-samples/record.sh [SCENARIO...]     (default: all)
 #
 # Needs root (tcpdump on lo/any), tcpdump, tshark, editcap, python3 (venv), node + npm,
-# and chromium for the browser scenario. It installs nothing system-wide: it only
+# chromium for the browser scenario and cargo (crates.io) for rust-panic, whose server is
+# built into ../target-rs-sample, outside the repo. It installs nothing system-wide: it only
 # checks for those tools, makes a Python venv in scripts/record-samples/.venv
 # (pinned by requirements.txt) and runs `npm ci` in scripts/record-samples/node.
 # Every run overwrites samples/<name>.{pcap,pcapng,server.log,client.log,tshark.tsv}.
@@ -22,7 +23,8 @@ PY="$VENV/bin/python"
 ALL_SCENARIOS=(py-echo-plain py-echo-deflate py-handler-error-1011 py-close-codes
                node-echo-plain node-echo-deflate node-handler-error-1011
                node-server-killed-1006 chromium-browser
-               violations-websockets violations-ws handshake-websockets handshake-ws)
+               violations-websockets violations-ws handshake-websockets handshake-ws
+               rust-panic)
 
 TCPDUMP_PID=""
 BG_PIDS=()
@@ -336,6 +338,37 @@ handshake_run() {
 
 scenario_handshake-websockets() { handshake_run handshake-websockets websockets 8772 8773; }
 scenario_handshake-ws()         { handshake_run handshake-ws ws 9012 9013; }
+
+# ------------------------------------------------------------------ Rust tokio-tungstenite
+
+# A tokio-tungstenite server (rust-server/, a standalone cargo project built outside
+# the repo) whose request handler panics. rust-server/client.py runs three clients:
+# a healthy one (1000), one whose panic the server catches through the JoinHandle
+# (Close 1011 "internal error"), and one whose panic unwinds the connection task
+# (the stream is dropped, no Close frame: 1006). See samples/README.md.
+RUST_SERVER_DIR="$HERE/rust-server"
+RUST_SERVER_TARGET="${RUST_SERVER_TARGET:-$(dirname "$ROOT")/target-rs-sample}"
+
+scenario_rust-panic() {
+    local name=rust-panic-1011 port=8790
+    local cap="$SAMPLES/$name.pcap"
+    command -v cargo >/dev/null || die "missing tool: cargo (needed for $name)"
+    log "cargo build (target dir $RUST_SERVER_TARGET)"
+    (cd "$RUST_SERVER_DIR" && CARGO_TARGET_DIR="$RUST_SERVER_TARGET" cargo build --locked -q) \
+        || die "cargo build of $RUST_SERVER_DIR failed"
+    local server="$RUST_SERVER_TARGET/debug/rust-panic-server"
+    rm -f "$SAMPLES/$name".{pcap,server.log,client.log,pcap.tshark.tsv}
+    capture_start "$cap" lo micro "$port"
+    # stderr (env_logger and the panic hook with its backtrace) is the server log
+    start_bg "$SAMPLES/$name.server.log" env RUST_BACKTRACE=1 RUST_LOG=info "$server" --port "$port"
+    local server_pid="$BG_PID"
+    wait_for port_listening "$port"
+    "$PY" "$RUST_SERVER_DIR/client.py" --port "$port" --log "$SAMPLES/$name.client.log"
+    sleep 0.2
+    stop_bg "$server_pid" TERM
+    capture_stop
+    oracle "$cap" "tcp.port==$port,http"
+}
 
 # ------------------------------------------------------------------ main
 
