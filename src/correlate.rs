@@ -748,6 +748,37 @@ KeyError: 'user'
     }
 
     #[test]
+    fn one_crash_explains_a_burst_of_dropped_connections() {
+        // A Go server panics once; three connections drop right after.
+        let log = "\
+2023-11-14T22:13:19.000Z INFO app: serving
+panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a2f1c]
+
+goroutine 42 [running]:
+main.(*Hub).broadcast(0x0)
+	/srv/app/hub.go:88 +0x1c
+main.main()
+	/srv/app/main.go:30 +0x2a
+";
+        let targets: Vec<CloseTarget> = (0..3u16)
+            .map(|i| {
+                let mut t = target(u64::from(i), &format!("10.2.0.{i}:4000"), 1_700_000_000, TargetKind::ServerDrop);
+                t.close_ts = Timestamp::from_secs_frac(1_699_999_999, 100_000_000 + u32::from(i) * 1_000_000);
+                t.tokens.clear();
+                t
+            })
+            .collect();
+        let conns: Vec<ConnTimes> = targets.iter().map(times).collect();
+        let c = collect(log, &conns);
+        assert_eq!(c.errors.len(), 1, "the panic is one event");
+        assert!(c.errors[0].crash, "{:?}", c.errors[0].level);
+        let r = correlate(&targets, &c, &conns, &MatchOptions { offset_s: Some(0.0), ..MatchOptions::default() });
+        let matched: Vec<_> = r.rows.iter().filter(|x| x.target.is_some() && x.event == Some(0)).collect();
+        assert_eq!(matched.len(), 3, "{:?}", r.rows);
+    }
+
+    #[test]
     fn an_event_naming_another_connection_is_not_taken() {
         let t = target(1, "10.1.1.3:7000", 1_699_999_999, TargetKind::InternalError);
         let other = ConnTimes { client: "10.1.1.2:6000".parse().unwrap(), start: t.conn_start, end: t.conn_end };

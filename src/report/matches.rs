@@ -133,5 +133,17 @@ pub fn render_section(inv: &LogInvestigation, w: &mut dyn Write) -> io::Result<(
         w,
         "  closes looked up: {looked}, explained by a log event: {found}; error events with no close: {orphans} (see matches.csv)"
     )?;
+    // The first error events no close claims: problems that did not show
+    // in the capture, or closes outside it.
+    for row in inv.correlation.rows.iter().filter(|r| r.target.is_none()).take(10) {
+        if let Some(e) = row.event.and_then(|i| inv.collector.errors.get(i)) {
+            let file = inv.summary.files.get(e.file).map(|f| f.path.display().to_string()).unwrap_or_default();
+            let what = if e.exception.is_empty() { &e.message } else { &e.exception };
+            writeln!(w, "    unmatched: {} {} ({file}:{})", e.ts, escape_control(what), e.line)?;
+        }
+    }
+    if orphans > 10 {
+        writeln!(w, "    ... and {} more", orphans - 10)?;
+    }
     Ok(())
 }
