@@ -89,9 +89,23 @@ struct AnalyzeArgs {
     /// Seconds before a close searched for its cause in the logs.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     match_window: f64,
+    /// Exit with status 1 when the analysis finds any of these (comma
+    /// separated): violations (protocol violations), 1011 (Internal Error
+    /// closes), abnormal (connections that ended without a Close: 1006).
+    #[arg(long, value_name = "WHAT", value_delimiter = ',')]
+    fail_on: Vec<FailOn>,
     /// Print nothing but errors (no summary, no progress bar).
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// What `--fail-on` can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    Violations,
+    #[value(name = "1011")]
+    InternalError,
+    Abnormal,
 }
 
 /// Sends records to the summary and, if asked, the CSV files, and keeps
@@ -104,6 +118,10 @@ struct Outputs {
     pending_closes: Vec<CloseRecord>,
     targets: Vec<CloseTarget>,
     conns: Vec<ConnTimes>,
+    /// Counts for `--fail-on`.
+    violations: u64,
+    internal_errors: u64,
+    abnormal: u64,
 }
 
 impl Outputs {
@@ -141,11 +159,14 @@ impl RecordSink for Outputs {
         self.write(|w| w.message(&rec));
     }
     fn close(&mut self, rec: CloseRecord) {
+        self.internal_errors += u64::from(rec.reported_code == 1011 && rec.initiator);
+        self.abnormal += u64::from(rec.inferred && rec.reported_code == 1006);
         self.summary.close(&rec);
         self.write(|w| w.close(&rec));
         self.pending_closes.push(rec);
     }
     fn violation(&mut self, rec: ViolationRecord) {
+        self.violations += 1;
         self.summary.violation(&rec);
         self.write(|w| w.violation(&rec));
     }
@@ -242,8 +263,17 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let mut out =
-        Outputs { summary: Summary::default(), csv, error: None, pending_closes: Vec::new(), targets: Vec::new(), conns: Vec::new() };
+    let mut out = Outputs {
+        summary: Summary::default(),
+        csv,
+        error: None,
+        pending_closes: Vec::new(),
+        targets: Vec::new(),
+        conns: Vec::new(),
+        violations: 0,
+        internal_errors: 0,
+        abnormal: 0,
+    };
     let mut progress = ProgressBar::new(!a.quiet);
     let result = analyze(&a.captures, &opts, &mut out, &mut progress);
     progress.finish();
@@ -292,6 +322,20 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         for n in &notices {
             eprintln!("warning: {n}");
         }
+    }
+    let failed: Vec<String> = a
+        .fail_on
+        .iter()
+        .filter_map(|f| match f {
+            FailOn::Violations if out.violations > 0 => Some(format!("{} protocol violation(s)", out.violations)),
+            FailOn::InternalError if out.internal_errors > 0 => Some(format!("{} 1011 close(s)", out.internal_errors)),
+            FailOn::Abnormal if out.abnormal > 0 => Some(format!("{} connection(s) ended without a Close", out.abnormal)),
+            _ => None,
+        })
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("wsforensics: --fail-on: {}", failed.join(", "));
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -254,3 +254,16 @@ fn log_matching_writes_matches_csv_and_reports_the_trace() {
     // The unrelated exception is listed without a close.
     assert!(rows.iter().any(|r| col(&h, r, "conn_id").is_empty() && col(&h, r, "exception").starts_with("KeyError")));
 }
+
+#[test]
+fn fail_on_sets_exit_status_1_for_ci_pipelines() {
+    let dir = common::samples_dir();
+    let status = |capture: &str, what: &str| bin().arg(dir.join(capture)).args(["-q", "--fail-on", what]).output().unwrap().status.code();
+    assert_eq!(status("py-handler-error-1011.pcap", "1011"), Some(1));
+    assert_eq!(status("py-handler-error-1011.pcap", "violations"), Some(0));
+    assert_eq!(status("node-server-killed-1006.pcap", "abnormal"), Some(1));
+    assert_eq!(status("node-server-killed-1006.pcap", "violations,1011"), Some(0));
+    assert_eq!(status("violations-ws.pcap", "violations"), Some(1));
+    assert_eq!(status("py-echo-plain.pcap", "violations,1011,abnormal"), Some(0));
+    assert_eq!(status("py-echo-plain.pcap", "nonsense"), Some(2));
+}
