@@ -258,10 +258,7 @@ impl Shard {
 fn deliver(session: &mut Session, side: usize, ev: StreamEvent<'_>, out: &mut dyn RecordSink) {
     match ev {
         StreamEvent::Data { offset, bytes, packet, ts } => session.data(side, offset, bytes, packet, ts, out),
-        StreamEvent::Gap { offset, len, packet, ts, reason } => {
-            session.tcp_gap(side, offset, len, packet, ts, reason.as_str(), out);
-            session.gap(side, offset, len, packet, ts, out);
-        }
+        StreamEvent::Gap { offset, len, packet, ts, reason } => session.gap(side, offset, len, packet, ts, reason.as_str(), out),
         StreamEvent::Fin { packet, ts, .. } => session.fin(side, packet, ts),
         StreamEvent::Rst { packet, ts } => session.rst(side, packet, ts),
         StreamEvent::OverlapConflict { offset, len, packet, ts, first_packet } => {

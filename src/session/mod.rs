@@ -160,9 +160,6 @@ struct SideState {
     /// far, and as it was when the other side sent its Close.
     largest_message: Option<MessageSize>,
     largest_at_peer_close: Option<MessageSize>,
-    /// Whether frames from this side were seen masked / unmasked.
-    masked_frames: u64,
-    unmasked_frames: u64,
 }
 
 /// One connection being analyzed. See the module docs.
@@ -278,22 +275,6 @@ impl Session {
         self.rst.get_or_insert((side, packet, ts));
     }
 
-    /// The reassembler declared `len` bytes of `side` at `offset` lost.
-    #[allow(clippy::too_many_arguments)]
-    pub fn tcp_gap(
-        &mut self,
-        side: usize,
-        offset: u64,
-        len: u64,
-        packet: PacketIndex,
-        ts: Timestamp,
-        reason: &str,
-        _out: &mut dyn RecordSink,
-    ) {
-        let detail = format!("{len} bytes never captured ({reason})");
-        self.keep_tcp_finding(side, "tcp-gap", packet, ts, offset, len, detail);
-    }
-
     /// `packet` carried bytes that differ from the copy already received.
     pub fn overlap_conflict(&mut self, side: usize, offset: u64, len: u64, packet: PacketIndex, ts: Timestamp, first_packet: PacketIndex) {
         let detail = format!("retransmitted bytes differ from the first copy (packet {first_packet}); the first copy was kept");
@@ -338,7 +319,7 @@ impl Session {
             Phase::Ws | Phase::Search => {
                 self.decode(side, out, |d, sink| d.data(offset, bytes, packet, ts, sink));
                 if self.phase == Phase::Search {
-                    self.check_search_progress(side, bytes.len(), out);
+                    self.check_search_progress(side, bytes.len());
                 }
             }
             Phase::Probe | Phase::Http => {
@@ -348,11 +329,15 @@ impl Session {
         }
     }
 
-    /// Bytes `[offset, offset + len)` of `side` were never captured.
-    pub fn gap(&mut self, side: usize, offset: u64, len: u64, packet: PacketIndex, ts: Timestamp, out: &mut dyn RecordSink) {
+    /// Bytes `[offset, offset + len)` of `side` were never captured
+    /// (`reason`: why the reassembler gave them up).
+    #[allow(clippy::too_many_arguments)]
+    pub fn gap(&mut self, side: usize, offset: u64, len: u64, packet: PacketIndex, ts: Timestamp, reason: &str, out: &mut dyn RecordSink) {
         if side > 1 || len == 0 {
             return;
         }
+        let detail = format!("{len} bytes never captured ({reason})");
+        self.keep_tcp_finding(side, "tcp-gap", packet, ts, offset, len, detail);
         match self.phase {
             Phase::Ws | Phase::Search => self.decode(side, out, |d, sink| d.gap(offset, len, packet, ts, sink)),
             Phase::NotWs => self.side(side).gap += len,
@@ -640,7 +625,7 @@ impl Session {
 
     /// In search mode, gives up on a side that shows no frames after the
     /// probe limit, and on the connection when neither side does.
-    fn check_search_progress(&mut self, side: usize, fed: usize, _out: &mut dyn RecordSink) {
+    fn check_search_progress(&mut self, side: usize, fed: usize) {
         let limit = self.cfg.probe_limit as u64;
         let st = self.side(side);
         if st.decoder.as_ref().is_some_and(FrameDecoder::ever_synced) {
@@ -1014,11 +999,6 @@ impl FrameSink for SideSink<'_> {
         let st = &mut s.sides[self.side];
         st.frames += 1;
         st.payload_bytes += f.header.payload_len;
-        if f.header.mask.is_some() {
-            st.masked_frames += 1;
-        } else {
-            st.unmasked_frames += 1;
-        }
         // Messages (§5.4): a Text/Binary frame opens one, continuations
         // belong to the open one, FIN ends it.
         let message_index = match f.header.opcode {
