@@ -395,10 +395,12 @@ pub struct Inflated {
 struct History {
     /// Window size in bytes.
     window: usize,
-    /// The last output bytes, at most two windows: restores the window when
-    /// a message holds a block with BFINAL set (§7.2.3.4) and the stream
-    /// must be restarted.
-    bytes: Vec<u8>,
+    /// The last `window` output bytes, as a ring (`ring[head]` is the
+    /// oldest once full): restores the window when a message holds a block
+    /// with BFINAL set (§7.2.3.4) and the stream must be restarted. A ring
+    /// of exactly one window keeps each direction's memory at that.
+    ring: Vec<u8>,
+    head: usize,
     /// The window holds data the capture lost.
     lost: bool,
     /// Output since the window was lost; a full window of it makes the
@@ -409,18 +411,23 @@ struct History {
 impl History {
     fn remember(&mut self, produced: &[u8]) {
         let w = self.window;
-        match produced.len().checked_sub(w) {
-            Some(skip) => {
-                self.bytes.clear();
-                self.bytes.extend_from_slice(produced.get(skip..).unwrap_or_default());
+        // Only the last window of `produced` can matter.
+        let tail = produced.get(produced.len().saturating_sub(w)..).unwrap_or_default();
+        let mut rest = tail;
+        // Fill up to one window, then overwrite the oldest bytes, in at most
+        // two slice copies per pass.
+        let room = w.saturating_sub(self.ring.len()).min(rest.len());
+        let (fill, more) = rest.split_at(room);
+        self.ring.extend_from_slice(fill);
+        rest = more;
+        while !rest.is_empty() && w > 0 {
+            let n = (w - self.head).min(rest.len());
+            let (now, later) = rest.split_at(n);
+            if let Some(dst) = self.ring.get_mut(self.head..self.head + n) {
+                dst.copy_from_slice(now);
             }
-            None => {
-                if self.bytes.len() + produced.len() > 2 * w {
-                    let drop = self.bytes.len().saturating_sub(w);
-                    self.bytes.drain(..drop);
-                }
-                self.bytes.extend_from_slice(produced);
-            }
+            self.head = (self.head + n) % w;
+            rest = later;
         }
         if self.lost {
             self.since_loss = self.since_loss.saturating_add(produced.len() as u64);
@@ -428,6 +435,20 @@ impl History {
                 self.lost = false;
             }
         }
+    }
+
+    fn clear(&mut self) {
+        self.ring.clear();
+        self.head = 0;
+    }
+
+    /// The window's bytes, oldest first.
+    fn contents(&self) -> Vec<u8> {
+        let (older, newer) = self.ring.split_at(self.head.min(self.ring.len()));
+        let mut out = Vec::with_capacity(self.ring.len());
+        out.extend_from_slice(newer);
+        out.extend_from_slice(older);
+        out
     }
 }
 
@@ -523,7 +544,7 @@ impl Inflater {
         }
         if self.cfg.no_context_takeover || self.reset_next {
             self.dec.reset(false);
-            self.history.bytes.clear();
+            self.history.clear();
             self.ended = false;
             self.reset_next = false;
         }
@@ -592,11 +613,8 @@ impl Inflater {
     fn restart_stream(&mut self) -> Result<(), ()> {
         self.dec.reset(false);
         self.ended = false;
-        let keep = self.history.bytes.len().saturating_sub(self.history.window);
-        match self.history.bytes.get(keep..) {
-            Some(dict) if !dict.is_empty() => self.dec.set_dictionary(dict).map(|_| ()).map_err(|_| ()),
-            _ => Ok(()),
-        }
+        let dict = self.history.contents();
+        if dict.is_empty() { Ok(()) } else { self.dec.set_dictionary(&dict).map(|_| ()).map_err(|_| ()) }
     }
 
     /// Inflates `input` (part of the current message) into the sink.
