@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use wsforensics::correlate::{CloseTarget, ConnTimes, MatchOptions, investigate};
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, Progress, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
+use wsforensics::report::json::JsonWriter;
 use wsforensics::report::summary::{CaptureTotals, Summary, render_text};
 use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink, ViolationRecord};
 
@@ -64,6 +65,12 @@ struct AnalyzeArgs {
     /// Worker threads (default: one per core). Output is the same for any value.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Write JSON Lines (one object per connection, frame, message, close,
+    /// violation, finding, match, and a summary last; field names as the
+    /// CSV columns) to FILE, or to standard output with `--json` or `--json -`
+    /// (the text summary is then left out).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    json: Option<PathBuf>,
     /// Write text from the traffic into CSV cells as is (no formula-injection guard).
     #[arg(long)]
     raw_csv: bool,
@@ -113,6 +120,7 @@ enum FailOn {
 struct Outputs {
     summary: Summary,
     csv: Option<CsvWriter>,
+    json: Option<JsonWriter<Box<dyn Write>>>,
     error: Option<wsforensics::error::Error>,
     /// Closes of the connection whose record comes next.
     pending_closes: Vec<CloseRecord>,
@@ -135,6 +143,17 @@ impl Outputs {
             self.error = Some(e);
         }
     }
+
+    fn write_json(&mut self, f: impl FnOnce(&mut JsonWriter<Box<dyn Write>>) -> Result<(), wsforensics::error::Error>) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(w) = self.json.as_mut()
+            && let Err(e) = f(w)
+        {
+            self.error = Some(e);
+        }
+    }
 }
 
 impl RecordSink for Outputs {
@@ -149,30 +168,36 @@ impl RecordSink for Outputs {
         self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
         self.summary.connection(&rec);
         self.write(|w| w.connection(&rec));
+        self.write_json(|j| j.connection(&rec));
     }
     fn frame(&mut self, rec: FrameRecord) {
         self.summary.frame(&rec);
         self.write(|w| w.frame(&rec));
+        self.write_json(|j| j.frame(&rec));
     }
     fn message(&mut self, rec: MessageRecord) {
         self.summary.message(&rec);
         self.write(|w| w.message(&rec));
+        self.write_json(|j| j.message(&rec));
     }
     fn close(&mut self, rec: CloseRecord) {
         self.internal_errors += u64::from(rec.reported_code == 1011 && rec.initiator);
         self.abnormal += u64::from(rec.inferred && rec.reported_code == 1006);
         self.summary.close(&rec);
         self.write(|w| w.close(&rec));
+        self.write_json(|j| j.close(&rec));
         self.pending_closes.push(rec);
     }
     fn violation(&mut self, rec: ViolationRecord) {
         self.violations += 1;
         self.summary.violation(&rec);
         self.write(|w| w.violation(&rec));
+        self.write_json(|j| j.violation(&rec));
     }
     fn finding(&mut self, rec: Finding) {
         self.summary.finding(&rec);
         self.write(|w| w.finding(&rec));
+        self.write_json(|j| j.finding(&rec));
     }
 }
 
@@ -263,9 +288,19 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let json: Option<JsonWriter<Box<dyn Write>>> = match &a.json {
+        Some(p) if p.as_os_str() == "-" => Some(JsonWriter::new(Box::new(std::io::BufWriter::new(std::io::stdout())), "<stdout>")),
+        Some(p) => {
+            let file = std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
+            Some(JsonWriter::new(Box::new(std::io::BufWriter::with_capacity(256 * 1024, file)), p))
+        }
+        None => None,
+    };
+    let json_to_stdout = a.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let mut out = Outputs {
         summary: Summary::default(),
         csv,
+        json,
         error: None,
         pending_closes: Vec::new(),
         targets: Vec::new(),
@@ -303,13 +338,20 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         Some(inv)
     };
     let notices: Vec<String> = stats.notices.iter().map(|n| n.to_string()).collect();
-    if !a.quiet {
-        let totals = CaptureTotals {
-            files: stats.files.len(),
-            packets: stats.packets,
-            tcp_connections: stats.tcp_connections,
-            notices: notices.clone(),
-        };
+    let totals = CaptureTotals {
+        files: stats.files.len(),
+        packets: stats.packets,
+        tcp_connections: stats.tcp_connections,
+        notices: notices.clone(),
+    };
+    if let Some(mut j) = out.json.take() {
+        if let Some(inv) = &investigation {
+            j.matches(inv)?;
+        }
+        j.summary(&out.summary, &totals)?;
+        j.finish()?;
+    }
+    if !a.quiet && !json_to_stdout {
         let notes = investigation.as_ref().map(wsforensics::report::matches::close_notes).unwrap_or_default();
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();

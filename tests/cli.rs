@@ -267,3 +267,26 @@ fn fail_on_sets_exit_status_1_for_ci_pipelines() {
     assert_eq!(status("py-echo-plain.pcap", "violations,1011,abnormal"), Some(0));
     assert_eq!(status("py-echo-plain.pcap", "nonsense"), Some(2));
 }
+
+#[test]
+fn json_lines_on_stdout_parse_for_every_sample() {
+    for capture in common::captures_with_oracle(&common::samples_dir()) {
+        let out = bin().arg(&capture).arg("--json").output().unwrap();
+        assert!(out.status.success(), "{}", capture.display());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut types = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: {e}: {line}", capture.display()));
+            types.insert(v["type"].as_str().unwrap().to_string());
+        }
+        assert!(types.contains("connection") && types.contains("frame"), "{}: {types:?}", capture.display());
+        assert!(text.lines().last().unwrap().contains("\"type\":\"summary\""), "summary last");
+        assert!(!text.contains("WebSocket connections:"), "no text summary mixed in");
+    }
+    // To a file, the text summary still goes to the terminal.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.jsonl");
+    let out = bin().arg(common::samples_dir().join("py-close-codes.pcap")).arg("--json").arg(&file).output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("WebSocket connections: 3"));
+    assert!(std::fs::read_to_string(&file).unwrap().lines().count() > 10);
+}

@@ -7,10 +7,12 @@
 //! are a public contract (scripts rely on their names and order); more
 //! columns may only be added after them.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use crate::correlate::{ErrorEvent, LogInvestigation, MatchRow};
 use crate::error::Error;
 use crate::model::{Direction, Timestamp};
 use crate::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, ViolationRecord};
@@ -187,16 +189,92 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
     Error::Output { path: path.to_path_buf(), message: e.to_string() }
 }
 
-fn ts(t: Timestamp) -> String {
-    t.rfc3339_micros()
+/// One typed cell of a row, shared by the CSV and the JSON Lines writers so
+/// that both are built from the same code (see `*_cells` below).
+///
+/// In CSV a cell is written as text (`Null` as an empty cell, `Float` with
+/// six decimals, `Text` through [`safe_text`]); in JSON as a typed value
+/// (see [`Cell::to_json`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell<'a> {
+    /// A string of the tool's own (a name, a timestamp, an address).
+    Str(Cow<'a, str>),
+    /// Text taken from the traffic or a log: neutralized against formula
+    /// injection in CSV, written as is in JSON.
+    Text(Cow<'a, str>),
+    Int(u64),
+    /// Seconds and other fractions; six decimals in CSV.
+    Float(f64),
+    Bool(bool),
+    /// An empty cell: the value does not apply or is unknown.
+    Null,
 }
 
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
+impl<'a> Cell<'a> {
+    fn s(v: &'a str) -> Cell<'a> {
+        Cell::Str(Cow::Borrowed(v))
+    }
+
+    fn text(v: &'a str) -> Cell<'a> {
+        Cell::Text(Cow::Borrowed(v))
+    }
+
+    fn ts(t: Timestamp) -> Cell<'a> {
+        Cell::Str(Cow::Owned(t.rfc3339_micros()))
+    }
+
+    fn int<T: Into<u64>>(v: Option<T>) -> Cell<'a> {
+        v.map_or(Cell::Null, |x| Cell::Int(x.into()))
+    }
+
+    fn boolean(v: Option<bool>) -> Cell<'a> {
+        v.map_or(Cell::Null, Cell::Bool)
+    }
+
+    fn float(v: Option<f64>) -> Cell<'a> {
+        v.map_or(Cell::Null, Cell::Float)
+    }
+
+    /// The cell as CSV text.
+    pub fn to_csv(&self, opts: CsvOptions) -> Cow<'_, str> {
+        match self {
+            Cell::Str(s) => Cow::Borrowed(s.as_ref()),
+            Cell::Text(s) => Cow::Owned(safe_text(s, opts)),
+            Cell::Int(n) => Cow::Owned(n.to_string()),
+            Cell::Float(x) => Cow::Owned(format!("{x:.6}")),
+            Cell::Bool(v) => Cow::Borrowed(b(*v)),
+            Cell::Null => Cow::Borrowed(""),
+        }
+    }
+
+    /// The cell as a JSON value: `Int` and `Float` as numbers (a float
+    /// rounded to the six decimals the CSV shows; not finite: null),
+    /// `Bool` as a boolean, text raw (no formula guard), and every cell that
+    /// is empty in CSV (`Null`, an empty string) as null.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Cell::Str(s) | Cell::Text(s) if s.is_empty() => Value::Null,
+            Cell::Str(s) | Cell::Text(s) => Value::String(s.to_string()),
+            Cell::Int(n) => Value::from(*n),
+            Cell::Float(x) => {
+                let shown: f64 = format!("{x:.6}").parse().unwrap_or(*x);
+                serde_json::Number::from_f64(shown).map_or(Value::Null, Value::Number)
+            }
+            Cell::Bool(v) => Value::Bool(*v),
+            Cell::Null => Value::Null,
+        }
+    }
 }
 
 fn b(v: bool) -> &'static str {
     if v { "true" } else { "false" }
+}
+
+/// Writes one row of cells.
+pub fn write_cells<W: std::io::Write>(w: &mut csv::Writer<W>, cells: &[Cell<'_>], opts: CsvOptions) -> csv::Result<()> {
+    let fields: Vec<Cow<'_, str>> = cells.iter().map(|c| c.to_csv(opts)).collect();
+    w.write_record(fields.iter().map(|f| f.as_bytes()))
 }
 
 /// Neutralizes a cell that a spreadsheet would evaluate (OWASP "CSV
@@ -226,173 +304,27 @@ impl CsvWriter {
     }
 
     pub fn connection(&mut self, c: &ConnectionRecord) -> Result<(), Error> {
-        let t = |s: &str| safe_text(s, self.opts);
-        let dir_str = |d: Option<Direction>| d.map(|d| d.sender().as_str()).unwrap_or("none");
-        let [bc, bs] = c.bytes;
-        let row: Vec<String> = vec![
-            c.conn_id.to_string(),
-            c.community_id.clone(),
-            c.client.ip().to_string(),
-            c.client.port().to_string(),
-            c.server.ip().to_string(),
-            c.server.port().to_string(),
-            ts(c.start_ts),
-            ts(c.end_ts),
-            c.handshake.as_str().to_string(),
-            if c.http.status == 0 { String::new() } else { c.http.status.to_string() },
-            t(&c.http.path),
-            t(&c.http.subprotocol),
-            t(&c.http.extensions),
-            c.frames[0].to_string(),
-            c.frames[1].to_string(),
-            c.messages[0].to_string(),
-            c.messages[1].to_string(),
-            c.payload_bytes[0].to_string(),
-            c.payload_bytes[1].to_string(),
-            opt(c.close_code(Direction::ClientToServer)),
-            opt(c.close_code(Direction::ServerToClient)),
-            dir_str(c.close_initiator).to_string(),
-            c.termination.as_str().to_string(),
-            (bc.gap + bs.gap).to_string(),
-            c.first_packet.to_string(),
-            c.last_packet.to_string(),
-            c.roles_from.to_string(),
-            t(&c.http.host),
-            t(&c.http.origin),
-            t(&c.http.user_agent),
-            t(&c.http.key),
-            t(&c.http.version),
-            t(&c.http.protocols_offered),
-            t(&c.http.extensions_offered),
-            c.http.accept_valid.map(b).unwrap_or_default().to_string(),
-            opt(c.fin_packet[0]),
-            opt(c.fin_packet[1]),
-            opt(c.rst_packet),
-            c.rst_from.map(|d| d.sender().as_str()).unwrap_or_default().to_string(),
-            bc.captured.to_string(),
-            bc.handshake.to_string(),
-            bc.frame_headers.to_string(),
-            bc.frame_payload.to_string(),
-            bc.undecoded.to_string(),
-            bc.duplicate.to_string(),
-            bc.gap.to_string(),
-            bs.captured.to_string(),
-            bs.handshake.to_string(),
-            bs.frame_headers.to_string(),
-            bs.frame_payload.to_string(),
-            bs.undecoded.to_string(),
-            bs.duplicate.to_string(),
-            bs.gap.to_string(),
-        ];
-        self.connections.write_record(&row).map_err(|e| self.err("connections.csv", e))
+        write_cells(&mut self.connections, &connection_cells(c), self.opts).map_err(|e| self.err("connections.csv", e))
     }
 
     pub fn frame(&mut self, f: &FrameRecord) -> Result<(), Error> {
-        let h = &f.header;
-        let row: [&str; 27] = [
-            &f.conn_id.to_string(),
-            f.direction.as_str(),
-            &f.index.to_string(),
-            &ts(f.ts),
-            &f.first_packet.to_string(),
-            &f.last_packet.to_string(),
-            &f.stream_offset.to_string(),
-            b(h.fin),
-            b(h.rsv1),
-            b(h.rsv2),
-            b(h.rsv3),
-            &h.opcode.to_string(),
-            opcode::name(h.opcode),
-            b(h.mask.is_some()),
-            &h.payload_len.to_string(),
-            &opt(f.message_index),
-            b(f.compressed),
-            &opt(f.inflated_len),
-            &h.mask.map(hex4).unwrap_or_default(),
-            &h.header_len.to_string(),
-            &h.length_form.bits().to_string(),
-            &f.captured_len.to_string(),
-            &f.gap_len.to_string(),
-            b(f.truncated),
-            &ts(f.first_ts),
-            &opt(f.close_code),
-            &f.close_reason.as_deref().map(|r| safe_text(r, self.opts)).unwrap_or_default(),
-        ];
-        self.frames.write_record(row).map_err(|e| self.err("frames.csv", e))
+        write_cells(&mut self.frames, &frame_cells(f), self.opts).map_err(|e| self.err("frames.csv", e))
     }
 
     pub fn message(&mut self, m: &MessageRecord) -> Result<(), Error> {
-        let row = [
-            m.conn_id.to_string(),
-            m.direction.as_str().to_string(),
-            m.index.to_string(),
-            m.opcode.to_string(),
-            opcode::name(m.opcode).to_string(),
-            m.frames.to_string(),
-            m.payload_len.to_string(),
-            m.first_frame.to_string(),
-            m.last_frame.to_string(),
-            m.first_packet.to_string(),
-            m.last_packet.to_string(),
-            ts(m.first_ts),
-            ts(m.ts),
-            b(m.complete).to_string(),
-            b(m.compressed).to_string(),
-            opt(m.inflated_len),
-        ];
-        self.messages.write_record(&row).map_err(|e| self.err("messages.csv", e))
+        write_cells(&mut self.messages, &message_cells(m), self.opts).map_err(|e| self.err("messages.csv", e))
     }
 
     pub fn close(&mut self, c: &CloseRecord) -> Result<(), Error> {
-        let row = [
-            c.conn_id.to_string(),
-            c.direction.as_str().to_string(),
-            ts(c.ts),
-            c.packet.to_string(),
-            opt(c.code),
-            safe_text(&c.reason, self.opts),
-            b(c.initiator).to_string(),
-            b(c.inferred).to_string(),
-            safe_text(&c.diagnosis, self.opts),
-            c.cause_rule.unwrap_or_default().to_string(),
-            opt(c.cause_packet),
-            opt(c.frame_index),
-            crate::ws::close::code_name(c.reported_code).to_string(),
-            c.reported_code.to_string(),
-            c.answered.map(b).unwrap_or_default().to_string(),
-            c.answer_delay_s.map(|s| format!("{s:.6}")).unwrap_or_default(),
-            c.tcp_end_delay_s.map(|s| format!("{s:.6}")).unwrap_or_default(),
-        ];
-        self.closes.write_record(&row).map_err(|e| self.err("closes.csv", e))
+        write_cells(&mut self.closes, &close_cells(c), self.opts).map_err(|e| self.err("closes.csv", e))
     }
 
     pub fn violation(&mut self, v: &ViolationRecord) -> Result<(), Error> {
-        let row = [
-            v.conn_id.to_string(),
-            v.direction.as_str().to_string(),
-            opt(v.frame_index),
-            ts(v.ts),
-            opt(v.packet),
-            v.rule.to_string(),
-            v.rfc_section.to_string(),
-            opt(v.expected_close),
-            safe_text(&v.detail, self.opts),
-        ];
-        self.violations.write_record(&row).map_err(|e| self.err("violations.csv", e))
+        write_cells(&mut self.violations, &violation_cells(v), self.opts).map_err(|e| self.err("violations.csv", e))
     }
 
     pub fn finding(&mut self, f: &Finding) -> Result<(), Error> {
-        let row = [
-            opt(f.conn_id),
-            f.direction.map(|d| d.as_str().to_string()).unwrap_or_default(),
-            f.kind.to_string(),
-            opt(f.packet),
-            f.ts.map(ts).unwrap_or_default(),
-            opt(f.stream_offset),
-            opt(f.len),
-            safe_text(&f.detail, self.opts),
-        ];
-        self.findings.write_record(&row).map_err(|e| self.err("findings.csv", e))
+        write_cells(&mut self.findings, &finding_cells(f), self.opts).map_err(|e| self.err("findings.csv", e))
     }
 
     /// Flushes every file.
@@ -409,6 +341,204 @@ impl CsvWriter {
         }
         Ok(())
     }
+}
+
+/// A row of connections.csv, one cell per [`CONNECTION_COLUMNS`] entry.
+pub fn connection_cells(c: &ConnectionRecord) -> Vec<Cell<'_>> {
+    let [bc, bs] = c.bytes;
+    let h = &c.http;
+    vec![
+        Cell::Int(c.conn_id),
+        Cell::s(&c.community_id),
+        Cell::Str(Cow::Owned(c.client.ip().to_string())),
+        Cell::Int(c.client.port().into()),
+        Cell::Str(Cow::Owned(c.server.ip().to_string())),
+        Cell::Int(c.server.port().into()),
+        Cell::ts(c.start_ts),
+        Cell::ts(c.end_ts),
+        Cell::s(c.handshake.as_str()),
+        Cell::int(Some(h.status).filter(|s| *s != 0)),
+        Cell::text(&h.path),
+        Cell::text(&h.subprotocol),
+        Cell::text(&h.extensions),
+        Cell::Int(c.frames[0]),
+        Cell::Int(c.frames[1]),
+        Cell::Int(c.messages[0]),
+        Cell::Int(c.messages[1]),
+        Cell::Int(c.payload_bytes[0]),
+        Cell::Int(c.payload_bytes[1]),
+        Cell::int(c.close_code(Direction::ClientToServer)),
+        Cell::int(c.close_code(Direction::ServerToClient)),
+        Cell::s(c.close_initiator.map_or("none", |d| d.sender().as_str())),
+        Cell::s(c.termination.as_str()),
+        Cell::Int(bc.gap + bs.gap),
+        Cell::Int(c.first_packet),
+        Cell::Int(c.last_packet),
+        Cell::s(c.roles_from),
+        Cell::text(&h.host),
+        Cell::text(&h.origin),
+        Cell::text(&h.user_agent),
+        Cell::text(&h.key),
+        Cell::text(&h.version),
+        Cell::text(&h.protocols_offered),
+        Cell::text(&h.extensions_offered),
+        Cell::boolean(h.accept_valid),
+        Cell::int(c.fin_packet[0]),
+        Cell::int(c.fin_packet[1]),
+        Cell::int(c.rst_packet),
+        c.rst_from.map_or(Cell::Null, |d| Cell::s(d.sender().as_str())),
+        Cell::Int(bc.captured),
+        Cell::Int(bc.handshake),
+        Cell::Int(bc.frame_headers),
+        Cell::Int(bc.frame_payload),
+        Cell::Int(bc.undecoded),
+        Cell::Int(bc.duplicate),
+        Cell::Int(bc.gap),
+        Cell::Int(bs.captured),
+        Cell::Int(bs.handshake),
+        Cell::Int(bs.frame_headers),
+        Cell::Int(bs.frame_payload),
+        Cell::Int(bs.undecoded),
+        Cell::Int(bs.duplicate),
+        Cell::Int(bs.gap),
+    ]
+}
+
+/// A row of frames.csv, one cell per [`FRAME_COLUMNS`] entry.
+pub fn frame_cells(f: &FrameRecord) -> Vec<Cell<'_>> {
+    let h = &f.header;
+    vec![
+        Cell::Int(f.conn_id),
+        Cell::s(f.direction.as_str()),
+        Cell::Int(f.index),
+        Cell::ts(f.ts),
+        Cell::Int(f.first_packet),
+        Cell::Int(f.last_packet),
+        Cell::Int(f.stream_offset),
+        Cell::Bool(h.fin),
+        Cell::Bool(h.rsv1),
+        Cell::Bool(h.rsv2),
+        Cell::Bool(h.rsv3),
+        Cell::Int(h.opcode.into()),
+        Cell::s(opcode::name(h.opcode)),
+        Cell::Bool(h.mask.is_some()),
+        Cell::Int(h.payload_len),
+        Cell::int(f.message_index),
+        Cell::Bool(f.compressed),
+        Cell::int(f.inflated_len),
+        h.mask.map_or(Cell::Null, |k| Cell::Str(Cow::Owned(hex4(k)))),
+        Cell::Int(h.header_len.into()),
+        Cell::Int(h.length_form.bits().into()),
+        Cell::Int(f.captured_len),
+        Cell::Int(f.gap_len),
+        Cell::Bool(f.truncated),
+        Cell::ts(f.first_ts),
+        Cell::int(f.close_code),
+        f.close_reason.as_deref().map_or(Cell::Null, Cell::text),
+    ]
+}
+
+/// A row of messages.csv, one cell per [`MESSAGE_COLUMNS`] entry.
+pub fn message_cells(m: &MessageRecord) -> Vec<Cell<'_>> {
+    vec![
+        Cell::Int(m.conn_id),
+        Cell::s(m.direction.as_str()),
+        Cell::Int(m.index),
+        Cell::Int(m.opcode.into()),
+        Cell::s(opcode::name(m.opcode)),
+        Cell::Int(m.frames),
+        Cell::Int(m.payload_len),
+        Cell::Int(m.first_frame),
+        Cell::Int(m.last_frame),
+        Cell::Int(m.first_packet),
+        Cell::Int(m.last_packet),
+        Cell::ts(m.first_ts),
+        Cell::ts(m.ts),
+        Cell::Bool(m.complete),
+        Cell::Bool(m.compressed),
+        Cell::int(m.inflated_len),
+    ]
+}
+
+/// A row of closes.csv, one cell per [`CLOSE_COLUMNS`] entry.
+pub fn close_cells(c: &CloseRecord) -> Vec<Cell<'_>> {
+    vec![
+        Cell::Int(c.conn_id),
+        Cell::s(c.direction.as_str()),
+        Cell::ts(c.ts),
+        Cell::Int(c.packet),
+        Cell::int(c.code),
+        Cell::text(&c.reason),
+        Cell::Bool(c.initiator),
+        Cell::Bool(c.inferred),
+        Cell::text(&c.diagnosis),
+        c.cause_rule.map_or(Cell::Null, Cell::s),
+        Cell::int(c.cause_packet),
+        Cell::int(c.frame_index),
+        Cell::s(crate::ws::close::code_name(c.reported_code)),
+        Cell::Int(c.reported_code.into()),
+        Cell::boolean(c.answered),
+        Cell::float(c.answer_delay_s),
+        Cell::float(c.tcp_end_delay_s),
+    ]
+}
+
+/// A row of violations.csv, one cell per [`VIOLATION_COLUMNS`] entry.
+pub fn violation_cells(v: &ViolationRecord) -> Vec<Cell<'_>> {
+    vec![
+        Cell::Int(v.conn_id),
+        Cell::s(v.direction.as_str()),
+        Cell::int(v.frame_index),
+        Cell::ts(v.ts),
+        Cell::int(v.packet),
+        Cell::s(v.rule),
+        Cell::s(v.rfc_section),
+        Cell::int(v.expected_close),
+        Cell::text(&v.detail),
+    ]
+}
+
+/// A row of findings.csv, one cell per [`FINDING_COLUMNS`] entry.
+pub fn finding_cells(f: &Finding) -> Vec<Cell<'_>> {
+    vec![
+        Cell::int(f.conn_id),
+        f.direction.map_or(Cell::Null, |d| Cell::s(d.as_str())),
+        Cell::s(f.kind),
+        Cell::int(f.packet),
+        f.ts.map_or(Cell::Null, Cell::ts),
+        Cell::int(f.stream_offset),
+        Cell::int(f.len),
+        Cell::text(&f.detail),
+    ]
+}
+
+/// A row of matches.csv, one cell per
+/// [`MATCH_COLUMNS`](crate::report::matches::MATCH_COLUMNS) entry: a close
+/// looked up in the logs and its event (event cells null when none was
+/// found), or an error event no close claims (close cells null).
+pub fn match_cells<'a>(inv: &'a LogInvestigation, row: &'a MatchRow) -> Vec<Cell<'a>> {
+    let target = row.target.and_then(|i| inv.targets.get(i));
+    let event = row.event.and_then(|i| inv.collector.errors.get(i));
+    let file = event.map(|e| inv.summary.files.get(e.file).map(|f| f.path.display().to_string()).unwrap_or_default());
+    let ev_text = |f: fn(&ErrorEvent) -> &String| event.map_or(Cell::Null, |e| Cell::text(f(e)));
+    vec![
+        Cell::int(target.map(|t| t.conn_id)),
+        target.map_or(Cell::Null, |t| Cell::ts(t.close_ts)),
+        Cell::int(target.map(|t| t.code)),
+        file.map_or(Cell::Null, |f| Cell::Text(Cow::Owned(f))),
+        Cell::int(event.map(|e| e.line)),
+        event.map_or(Cell::Null, |e| Cell::ts(e.ts)),
+        Cell::float(row.delta_s),
+        ev_text(|e| &e.exception),
+        ev_text(|e| &e.message),
+        ev_text(|e| &e.top_frame),
+        row.confidence.map_or(Cell::Null, |c| Cell::s(c.as_str())),
+        Cell::text(&row.evidence),
+        target.map_or(Cell::Null, |t| Cell::s(t.kind.as_str())),
+        Cell::int(target.map(|t| t.close_packet)),
+        Cell::int(event.map(|e| e.end_line)),
+        event.and_then(|e| e.level).map_or(Cell::Null, |l| Cell::s(l.as_str())),
+    ]
 }
 
 fn hex4(k: [u8; 4]) -> String {

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::correlate::{ErrorEvent, LogInvestigation, MatchRow};
+use crate::correlate::{LogInvestigation, MatchRow};
 use crate::error::Error;
 use crate::model::{ConnId, PacketIndex};
-use crate::report::csv::{CsvOptions, safe_text};
+use crate::report::csv::{CsvOptions, match_cells, write_cells};
 use crate::report::summary::escape_control;
 
 /// Column names of matches.csv, in order.
@@ -32,11 +32,6 @@ pub const MATCH_COLUMNS: &[&str] = &[
     "level",
 ];
 
-fn event_fields(inv: &LogInvestigation, e: &ErrorEvent) -> [String; 7] {
-    let file = inv.summary.files.get(e.file).map(|f| f.path.display().to_string()).unwrap_or_default();
-    [file, e.line.to_string(), e.ts.rfc3339_micros(), e.exception.clone(), e.message.clone(), e.top_frame.clone(), e.end_line.to_string()]
-}
-
 /// Writes matches.csv: every close looked up (with its event or, with the
 /// event columns empty, the reason none was found), then the error events
 /// no close claims (close columns empty).
@@ -44,30 +39,8 @@ pub fn write_csv(path: &Path, inv: &LogInvestigation, opts: CsvOptions) -> Resul
     let err = |e: csv::Error| Error::Output { path: path.to_path_buf(), message: e.to_string() };
     let mut w = csv::Writer::from_path(path).map_err(err)?;
     w.write_record(MATCH_COLUMNS).map_err(err)?;
-    let t = |s: &str| safe_text(s, opts);
     for row in &inv.correlation.rows {
-        let target = row.target.and_then(|i| inv.targets.get(i));
-        let event = row.event.and_then(|i| inv.collector.errors.get(i));
-        let [file, line, ts, exc, msg, frame, end] = event.map(|e| event_fields(inv, e)).unwrap_or_default();
-        let rec = [
-            target.map(|x| x.conn_id.to_string()).unwrap_or_default(),
-            target.map(|x| x.close_ts.rfc3339_micros()).unwrap_or_default(),
-            target.map(|x| x.code.to_string()).unwrap_or_default(),
-            t(&file),
-            line,
-            ts,
-            row.delta_s.map(|d| format!("{d:.6}")).unwrap_or_default(),
-            t(&exc),
-            t(&msg),
-            t(&frame),
-            row.confidence.map(|c| c.as_str().to_string()).unwrap_or_default(),
-            t(&row.evidence),
-            target.map(|x| x.kind.as_str().to_string()).unwrap_or_default(),
-            target.map(|x| x.close_packet.to_string()).unwrap_or_default(),
-            end,
-            event.and_then(|e| e.level).map(|l| l.as_str().to_string()).unwrap_or_default(),
-        ];
-        w.write_record(&rec).map_err(err)?;
+        write_cells(&mut w, &match_cells(inv, row), opts).map_err(err)?;
     }
     w.flush().map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }

@@ -6,5 +6,6 @@
 
 pub mod csv;
 pub mod explain;
+pub mod json;
 pub mod matches;
 pub mod summary;
