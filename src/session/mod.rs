@@ -998,7 +998,7 @@ impl FrameSink for SideSink<'_> {
         let conn = s.conn;
         let st = &mut s.sides[self.side];
         st.frames += 1;
-        st.payload_bytes += f.header.payload_len;
+        st.payload_bytes = st.payload_bytes.saturating_add(f.header.payload_len);
         // Messages (§5.4): a Text/Binary frame opens one, continuations
         // belong to the open one, FIN ends it.
         let message_index = match f.header.opcode {
@@ -1034,7 +1034,7 @@ impl FrameSink for SideSink<'_> {
             && let Some(m) = st.open_message.as_mut()
         {
             m.frames += 1;
-            m.payload_len += f.header.payload_len;
+            m.payload_len = m.payload_len.saturating_add(f.header.payload_len);
             m.last_frame = f.index;
             m.last_packet = f.last_packet;
             m.ts = f.ts;
