@@ -27,7 +27,7 @@
 //!    that names several connections or a fatal crash followed by a burst of
 //!    dropped connections (one process crash explains all of them).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use crate::logs::{Level, LogEvent};
@@ -428,7 +428,7 @@ struct Evidence {
     words: Vec<String>,
 }
 
-fn evidence(t: &CloseTarget, e: &ErrorEvent, dt: f64, opts: &MatchOptions, all_clients: &HashMap<SocketAddr, ConnId>) -> Evidence {
+fn evidence(t: &CloseTarget, e: &ErrorEvent, dt: f64, opts: &MatchOptions, all_clients: &HashSet<SocketAddr>) -> Evidence {
     let mut ev = Evidence { score: 0.0, identified: false, words: Vec::new() };
     // Time: 1 at the close, falling to 0 at the window's edges.
     let time = if dt <= 0.0 { 1.0 + dt / opts.window_s } else { 1.0 - 0.5 * dt / opts.slack_s.max(0.001) };
@@ -461,7 +461,7 @@ fn evidence(t: &CloseTarget, e: &ErrorEvent, dt: f64, opts: &MatchOptions, all_c
             ev.words.push(format!("shares the {what} {value:?}"));
         }
     }
-    let others: Vec<&SocketAddr> = e.ip_ports.iter().filter(|a| **a != t.client && all_clients.contains_key(a)).collect();
+    let others: Vec<&SocketAddr> = e.ip_ports.iter().filter(|a| **a != t.client && all_clients.contains(a)).collect();
     if !others.is_empty() && !e.ip_ports.contains(&t.client) {
         ev.score -= 3.0;
         ev.words.push(format!("but names another connection's client {}", others[0]));
@@ -489,7 +489,7 @@ fn reason_explains(reason: &str) -> Option<&'static str> {
 /// endpoint (to tell an event about another connection).
 pub fn correlate(targets: &[CloseTarget], collector: &EventCollector, conns: &[ConnTimes], opts: &MatchOptions) -> Correlation {
     let offset = estimate_offset(targets, collector, opts);
-    let all_clients: HashMap<SocketAddr, ConnId> = conns.iter().enumerate().map(|(i, c)| (c.client, i as ConnId)).collect();
+    let all_clients: HashSet<SocketAddr> = conns.iter().map(|c| c.client).collect();
     // Every candidate pair with its evidence.
     struct Cand {
         t: usize,

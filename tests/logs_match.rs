@@ -14,9 +14,12 @@ use wsforensics::correlate::{CloseTarget, Confidence, ConnTimes, LogInvestigatio
 use wsforensics::logs::LogOptions;
 
 fn investigate_sample(name: &str, opts: MatchOptions) -> LogInvestigation {
-    let capture = samples_dir().join(format!("{name}.pcap"));
-    let log: PathBuf = samples_dir().join(format!("{name}.server.log"));
-    let (c, _) = run(&[capture], 1);
+    investigate_capture(name, samples_dir().join(format!("{name}.server.log")), LogOptions::default(), opts)
+}
+
+/// Analyzes `samples/NAME.pcap`, then matches its closes against `log`.
+fn investigate_capture(name: &str, log: PathBuf, log_opts: LogOptions, opts: MatchOptions) -> LogInvestigation {
+    let (c, _) = run(&[samples_dir().join(format!("{name}.pcap"))], 1);
     let mut targets = Vec::new();
     for conn in &c.connections {
         for close in c.closes.iter().filter(|x| x.conn_id == conn.conn_id) {
@@ -24,7 +27,7 @@ fn investigate_sample(name: &str, opts: MatchOptions) -> LogInvestigation {
         }
     }
     let conns: Vec<ConnTimes> = c.connections.iter().map(|k| ConnTimes { client: k.client, start: k.start_ts, end: k.end_ts }).collect();
-    investigate(&[log], &LogOptions::default(), targets, &conns, &opts).unwrap()
+    investigate(&[log], &log_opts, targets, &conns, &opts).unwrap()
 }
 
 /// (exception prefix, top frame function) of the event matched to each 1011.
@@ -101,15 +104,7 @@ fn berlin_log(dir: &std::path::Path) -> PathBuf {
 }
 
 fn investigate_with(log: PathBuf, log_opts: LogOptions) -> LogInvestigation {
-    let (c, _) = run(&[samples_dir().join("py-handler-error-1011.pcap")], 1);
-    let mut targets = Vec::new();
-    for conn in &c.connections {
-        for close in c.closes.iter().filter(|x| x.conn_id == conn.conn_id) {
-            targets.extend(CloseTarget::from_records(conn, close));
-        }
-    }
-    let conns: Vec<ConnTimes> = c.connections.iter().map(|k| ConnTimes { client: k.client, start: k.start_ts, end: k.end_ts }).collect();
-    investigate(&[log], &log_opts, targets, &conns, &MatchOptions::default()).unwrap()
+    investigate_capture("py-handler-error-1011", log, log_opts, MatchOptions::default())
 }
 
 #[test]
