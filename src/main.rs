@@ -12,8 +12,10 @@ use clap::{Parser, Subcommand};
 use wsforensics::correlate::{CloseTarget, ConnTimes, MatchOptions, investigate};
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, Progress, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
+use wsforensics::report::filter::{ConnectionSelector, EndpointPattern, FilteredSink, RecordFilter, TimeBound};
 use wsforensics::report::json::JsonWriter;
-use wsforensics::report::summary::{CaptureTotals, Summary, render_text};
+use wsforensics::report::redact;
+use wsforensics::report::summary::{CaptureTotals, Paint, Summary, render_text};
 use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, FrameRecord, MessageRecord, RecordSink, ViolationRecord};
 
 const EXAMPLES: &str = "\
@@ -22,7 +24,19 @@ Examples:
   wsforensics capture.pcap --csv out/           also write connections/frames/messages/closes/violations/findings.csv
   wsforensics rotated-0.pcap rotated-1.pcap     several files, analyzed as one capture in time order
   wsforensics capture.pcap --log server.log     tie every 1011 to the stack trace that caused it
-  wsforensics explain 1002 1011                 two close codes side by side (--lang ar for Arabic)";
+  wsforensics capture.pcap --only-problems --csv out/
+                                                only connections with violations, failed upgrades or error closes
+  wsforensics capture.pcap --code 1002,1011 --since 5m --until 10m
+                                                closes by code in a window (times after the capture start, or RFC 3339)
+  wsforensics capture.pcap --json | jq 'select(.type == \"close\")'
+                                                JSON Lines for jq and log pipelines
+  wsforensics capture.pcap --redact --csv out/  share the results without header values, close reasons or payloads
+  wsforensics explain 1002 1011                 two close codes side by side (--lang ar for Arabic)
+  wsforensics completions bash > /etc/bash_completion.d/wsforensics
+  wsforensics man > wsforensics.1
+
+Exit status: 0 analyzed; 1 a --fail-on condition was found; 2 usage error or unreadable input.
+Colors: only on a terminal, never with NO_COLOR set (--color overrides).";
 
 #[derive(Parser, Debug)]
 #[command(name = "wsforensics", version, about = "Offline forensic analysis of WebSocket connections in packet captures", after_help = EXAMPLES)]
@@ -34,10 +48,36 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Analyze capture files (the default command).
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// Explain close codes: meaning, when you see them, how to fix them.
     /// Two codes are compared side by side (e.g. `explain 1002 1011`).
     Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of wsforensics, or of one subcommand.
+    Man(ManArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CompletionsArgs {
+    /// The shell to complete in.
+    shell: clap_complete::Shell,
+}
+
+#[derive(clap::Args, Debug)]
+struct ManArgs {
+    /// A subcommand (analyze, explain, completions) for its own page,
+    /// `wsforensics-SUBCOMMAND(1)`.
+    subcommand: Option<String>,
+}
+
+/// When to color the terminal report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(clap::Args, Debug)]
@@ -104,6 +144,47 @@ struct AnalyzeArgs {
     /// Print nothing but errors (no summary, no progress bar).
     #[arg(long, short)]
     quiet: bool,
+    /// Color the terminal report: auto (on a terminal, unless NO_COLOR is
+    /// set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
+
+    /// Only these connections (tcp.stream numbers, as in Wireshark; comma
+    /// separated or repeated).
+    #[arg(long = "conn", value_name = "ID", value_delimiter = ',', help_heading = "Filters (every output)")]
+    conns: Vec<u64>,
+    /// Only connections with a close of one of these codes, as the endpoints
+    /// report them (1005 and 1006 match inferred closes). All records of a
+    /// selected connection are kept: the frames before a close are its
+    /// evidence.
+    #[arg(long = "code", value_name = "CODES", value_delimiter = ',', help_heading = "Filters (every output)")]
+    codes: Vec<u16>,
+    /// Only records at or after this time: RFC 3339 (2026-11-24T03:12:00Z) or
+    /// a duration after the capture start (90s, 5m, 1h30m, PT90S).
+    #[arg(long, value_name = "TIME", help_heading = "Filters (every output)")]
+    since: Option<TimeBound>,
+    /// Only records at or before this time (same forms as --since).
+    #[arg(long, value_name = "TIME", help_heading = "Filters (every output)")]
+    until: Option<TimeBound>,
+    /// Only connections from this client: IP or IP:PORT ([v6]:PORT); repeatable.
+    #[arg(long = "client", value_name = "IP[:PORT]", help_heading = "Filters (every output)")]
+    clients: Vec<EndpointPattern>,
+    /// Only connections to this server: IP or IP:PORT; repeatable.
+    #[arg(long = "server", value_name = "IP[:PORT]", help_heading = "Filters (every output)")]
+    servers: Vec<EndpointPattern>,
+    /// Only connections with a protocol violation, a refused upgrade, or a
+    /// close other than 1000, 1001 or 1005 (an inferred 1006 included).
+    #[arg(long, help_heading = "Filters (every output)")]
+    only_problems: bool,
+
+    /// Preview the first N bytes of each frame's payload (text as text,
+    /// binary as hex; compressed frames as inflated) in frames.csv and JSON.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    payloads: usize,
+    /// Leave HTTP header values, query strings, close reasons, payload
+    /// previews and values quoted in details out of every output.
+    #[arg(long)]
+    redact: bool,
 }
 
 /// What `--fail-on` can ask for.
@@ -130,6 +211,9 @@ struct Outputs {
     violations: u64,
     internal_errors: u64,
     abnormal: u64,
+    /// `--redact`: records are redacted after log matching has what it
+    /// needs from them, before any output sees them.
+    redact: bool,
 }
 
 impl Outputs {
@@ -157,7 +241,7 @@ impl Outputs {
 }
 
 impl RecordSink for Outputs {
-    fn connection(&mut self, rec: ConnectionRecord) {
+    fn connection(&mut self, mut rec: ConnectionRecord) {
         for close in self.pending_closes.drain(..) {
             if close.conn_id == rec.conn_id
                 && let Some(t) = CloseTarget::from_records(&rec, &close)
@@ -166,11 +250,17 @@ impl RecordSink for Outputs {
             }
         }
         self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+        if self.redact {
+            redact::connection(&mut rec);
+        }
         self.summary.connection(&rec);
         self.write(|w| w.connection(&rec));
         self.write_json(|j| j.connection(&rec));
     }
-    fn frame(&mut self, rec: FrameRecord) {
+    fn frame(&mut self, mut rec: FrameRecord) {
+        if self.redact {
+            redact::frame(&mut rec);
+        }
         self.summary.frame(&rec);
         self.write(|w| w.frame(&rec));
         self.write_json(|j| j.frame(&rec));
@@ -183,18 +273,28 @@ impl RecordSink for Outputs {
     fn close(&mut self, rec: CloseRecord) {
         self.internal_errors += u64::from(rec.reported_code == 1011 && rec.initiator);
         self.abnormal += u64::from(rec.inferred && rec.reported_code == 1006);
-        self.summary.close(&rec);
-        self.write(|w| w.close(&rec));
-        self.write_json(|j| j.close(&rec));
+        let mut shown = rec.clone();
+        if self.redact {
+            redact::close(&mut shown);
+        }
+        self.summary.close(&shown);
+        self.write(|w| w.close(&shown));
+        self.write_json(|j| j.close(&shown));
         self.pending_closes.push(rec);
     }
-    fn violation(&mut self, rec: ViolationRecord) {
+    fn violation(&mut self, mut rec: ViolationRecord) {
+        if self.redact {
+            redact::violation(&mut rec);
+        }
         self.violations += 1;
         self.summary.violation(&rec);
         self.write(|w| w.violation(&rec));
         self.write_json(|j| j.violation(&rec));
     }
-    fn finding(&mut self, rec: Finding) {
+    fn finding(&mut self, mut rec: Finding) {
+        if self.redact {
+            redact::finding(&mut rec);
+        }
         self.summary.finding(&rec);
         self.write(|w| w.finding(&rec));
         self.write_json(|j| j.finding(&rec));
@@ -265,7 +365,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 /// `wsforensics FILE...` means `wsforensics analyze FILE...`.
 fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let known = ["analyze", "explain", "help", "-h", "--help", "-V", "--version"];
+    let known = ["analyze", "explain", "completions", "man", "help", "-h", "--help", "-V", "--version"];
     if let Some(first) = args.get(1)
         && !known.iter().any(|k| first == *k)
     {
@@ -281,18 +381,23 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         opts.threads = n;
     }
     opts.session.max_message = a.max_message;
+    // Redacted previews would be empty: do not keep the bytes at all.
+    opts.session.decoder.data_keep = if a.redact { 0 } else { a.payloads };
+    let csv_opts = CsvOptions { raw: a.raw_csv, payloads: opts.session.decoder.data_keep };
+    let filter = build_filter(&a)?;
     let csv = match &a.csv {
-        Some(dir) => Some(
-            CsvWriter::create(dir, CsvOptions { raw: a.raw_csv })
-                .with_context(|| format!("cannot write CSV files into {}", dir.display()))?,
-        ),
+        Some(dir) => Some(CsvWriter::create(dir, csv_opts).with_context(|| format!("cannot write CSV files into {}", dir.display()))?),
         None => None,
     };
     let json: Option<JsonWriter<Box<dyn Write>>> = match &a.json {
-        Some(p) if p.as_os_str() == "-" => Some(JsonWriter::new(Box::new(std::io::BufWriter::new(std::io::stdout())), "<stdout>")),
+        Some(p) if p.as_os_str() == "-" => Some(
+            JsonWriter::new(Box::new(std::io::BufWriter::new(std::io::stdout())) as Box<dyn Write>, "<stdout>")
+                .with_payloads(csv_opts.payloads),
+        ),
         Some(p) => {
             let file = std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
-            Some(JsonWriter::new(Box::new(std::io::BufWriter::with_capacity(256 * 1024, file)), p))
+            let out: Box<dyn Write> = Box::new(std::io::BufWriter::with_capacity(256 * 1024, file));
+            Some(JsonWriter::new(out, p).with_payloads(csv_opts.payloads))
         }
         None => None,
     };
@@ -308,9 +413,26 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         violations: 0,
         internal_errors: 0,
         abnormal: 0,
+        redact: a.redact,
     };
     let mut progress = ProgressBar::new(!a.quiet);
-    let result = analyze(&a.captures, &opts, &mut out, &mut progress);
+    // Connection filters that depend on how connections end need a first
+    // pass (see report::filter): it only collects the selected ids.
+    let selected = if filter.needs_selection_pass() {
+        let mut selector = ConnectionSelector::new(&filter);
+        let first = analyze(&a.captures, &opts, &mut selector, &mut progress);
+        progress.finish();
+        first?;
+        progress = ProgressBar::new(!a.quiet);
+        Some(selector.finish())
+    } else {
+        None
+    };
+    let result = if filter.is_empty() {
+        analyze(&a.captures, &opts, &mut out, &mut progress)
+    } else {
+        analyze(&a.captures, &opts, &mut FilteredSink::new(&filter, selected, &mut out), &mut progress)
+    };
     progress.finish();
     let stats: AnalysisStats = result?;
     if let Some(e) = out.error.take() {
@@ -331,9 +453,12 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         };
         anyhow::ensure!(a.match_window > 0.0, "--match-window must be positive");
         let match_opts = MatchOptions { window_s: a.match_window, offset_s: a.log_offset, ..MatchOptions::default() };
-        let inv = investigate(&paths, &log_opts, std::mem::take(&mut out.targets), &out.conns, &match_opts)?;
+        let mut inv = investigate(&paths, &log_opts, std::mem::take(&mut out.targets), &out.conns, &match_opts)?;
+        if a.redact {
+            redact::investigation(&mut inv);
+        }
         if let Some(dir) = &a.csv {
-            wsforensics::report::matches::write_csv(&dir.join("matches.csv"), &inv, CsvOptions { raw: a.raw_csv })?;
+            wsforensics::report::matches::write_csv(&dir.join("matches.csv"), &inv, csv_opts)?;
         }
         Some(inv)
     };
@@ -343,6 +468,7 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         packets: stats.packets,
         tcp_connections: stats.tcp_connections,
         notices: notices.clone(),
+        filter: describe_filter(&a),
     };
     if let Some(mut j) = out.json.take() {
         if let Some(inv) = &investigation {
@@ -355,7 +481,8 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let notes = investigation.as_ref().map(wsforensics::report::matches::close_notes).unwrap_or_default();
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
-        render_text(&out.summary, &totals, &notes, &mut lock)?;
+        let paint = Paint { enabled: use_color(a.color, std::io::stdout().is_terminal()) };
+        render_text(&out.summary, &totals, &notes, paint, &mut lock)?;
         if let Some(inv) = &investigation {
             wsforensics::report::matches::render_section(inv, &mut lock)?;
         }
@@ -382,6 +509,99 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The filter of the command line, with times relative to the capture
+/// start resolved.
+fn build_filter(a: &AnalyzeArgs) -> anyhow::Result<RecordFilter> {
+    let relative = [a.since, a.until].iter().flatten().any(|b| b.is_relative());
+    let start = if relative {
+        let mut reader = wsforensics::capture::CaptureReader::open(&a.captures)?;
+        let first = reader.next_packet()?.map(|p| p.ts);
+        first.ok_or_else(|| anyhow::anyhow!("--since/--until relative to the capture start: the capture has no packet"))?
+    } else {
+        wsforensics::model::Timestamp(0)
+    };
+    let filter = RecordFilter {
+        conns: a.conns.clone(),
+        codes: a.codes.clone(),
+        since: a.since.map(|b| b.resolve(start)),
+        until: a.until.map(|b| b.resolve(start)),
+        clients: a.clients.clone(),
+        servers: a.servers.clone(),
+        only_problems: a.only_problems,
+    };
+    if let (Some(s), Some(u)) = (filter.since, filter.until) {
+        anyhow::ensure!(s <= u, "--since ({s}) is after --until ({u}): nothing would be shown");
+    }
+    Ok(filter)
+}
+
+/// The filter in words for the report header, `None` without one.
+fn describe_filter(a: &AnalyzeArgs) -> Option<String> {
+    let join = |v: Vec<String>| v.join(",");
+    let mut parts = Vec::new();
+    if !a.conns.is_empty() {
+        parts.push(format!("--conn {}", join(a.conns.iter().map(u64::to_string).collect())));
+    }
+    if !a.codes.is_empty() {
+        parts.push(format!("--code {}", join(a.codes.iter().map(u16::to_string).collect())));
+    }
+    if let Some(t) = a.since {
+        parts.push(format!("--since {}", describe_bound(t)));
+    }
+    if let Some(t) = a.until {
+        parts.push(format!("--until {}", describe_bound(t)));
+    }
+    for c in &a.clients {
+        parts.push(format!("--client {c}"));
+    }
+    for s in &a.servers {
+        parts.push(format!("--server {s}"));
+    }
+    if a.only_problems {
+        parts.push("--only-problems".to_string());
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+fn describe_bound(b: TimeBound) -> String {
+    match b {
+        TimeBound::At(t) => t.to_string(),
+        TimeBound::AfterStart(ns) => format!("capture start + {:.3} s", ns as f64 / 1e9),
+    }
+}
+
+/// Colors on or off: `--color`, else on a terminal without `NO_COLOR`
+/// (set and not empty, <https://no-color.org>).
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn render_man(sub: Option<&str>) -> anyhow::Result<()> {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    let page = match sub {
+        None => cmd,
+        Some(name) => {
+            let sub = cmd
+                .get_subcommands()
+                .find(|c| c.get_name() == name)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("no subcommand {name:?} (analyze, explain, completions, man)"))?;
+            // The page of a subcommand is named like git's: wsforensics-analyze(1).
+            sub.name(format!("wsforensics-{name}"))
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    clap_mangen::Man::new(page).render(&mut lock)?;
+    lock.flush()?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(with_default_command(std::env::args_os().collect())) {
         Ok(c) => c,
@@ -391,7 +611,15 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Analyze(a) => run_analyze(a),
+        Command::Analyze(a) => run_analyze(*a),
+        Command::Completions(c) => {
+            use clap::CommandFactory as _;
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            clap_complete::generate(c.shell, &mut Cli::command(), "wsforensics", &mut lock);
+            lock.flush().map(|()| ExitCode::SUCCESS).map_err(anyhow::Error::from)
+        }
+        Command::Man(m) => render_man(m.subcommand.as_deref()).map(|()| ExitCode::SUCCESS),
         Command::Explain(e) => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();

@@ -151,7 +151,7 @@ fn run(capture: &Path) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let mut sink = Both {
         json: JsonWriter::new(Vec::new(), "<memory>"),
-        csv: CsvWriter::create(dir.path(), CsvOptions { raw: true }).unwrap(),
+        csv: CsvWriter::create(dir.path(), CsvOptions { raw: true, ..CsvOptions::default() }).unwrap(),
         summary: Summary::default(),
         pending_closes: Vec::new(),
         targets: Vec::new(),
@@ -165,7 +165,8 @@ fn run(capture: &Path) -> Output {
     if let Some(log) = &log {
         let log_opts = LogOptions { reference: summary.first_ts, ..LogOptions::default() };
         let inv = investigate(std::slice::from_ref(log), &log_opts, targets, &conns, &MatchOptions::default()).unwrap();
-        wsforensics::report::matches::write_csv(&dir.path().join("matches.csv"), &inv, CsvOptions { raw: true }).unwrap();
+        wsforensics::report::matches::write_csv(&dir.path().join("matches.csv"), &inv, CsvOptions { raw: true, ..CsvOptions::default() })
+            .unwrap();
         json.matches(&inv).unwrap();
     }
     let totals = CaptureTotals {
@@ -173,6 +174,7 @@ fn run(capture: &Path) -> Output {
         packets: stats.packets,
         tcp_connections: stats.tcp_connections,
         notices: stats.notices.iter().map(|n| n.to_string()).collect(),
+        filter: None,
     };
     json.summary(&summary, &totals).unwrap();
     let bytes = json.finish().unwrap();
@@ -185,6 +187,7 @@ const SUMMARY_KEYS: &[&str] = &[
     "packets",
     "tcp_connections",
     "capture_notices",
+    "filter",
     "first_ts",
     "last_ts",
     "duration_s",

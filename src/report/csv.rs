@@ -106,6 +106,8 @@ pub const FRAME_COLUMNS: &[&str] = &[
     "first_ts",
     "close_code",
     "close_reason",
+    "payload_preview",
+    "payload_preview_encoding",
 ];
 
 /// Column names of messages.csv, in order.
@@ -163,6 +165,8 @@ pub struct CsvOptions {
     /// Write attacker-controlled text as is, without neutralizing cells that
     /// a spreadsheet would run as a formula.
     pub raw: bool,
+    /// Bytes of payload previewed per frame in frames.csv (0: none).
+    pub payloads: usize,
 }
 
 /// Writes the CSV files into a directory as records arrive.
@@ -308,7 +312,7 @@ impl CsvWriter {
     }
 
     pub fn frame(&mut self, f: &FrameRecord) -> Result<(), Error> {
-        write_cells(&mut self.frames, &frame_cells(f), self.opts).map_err(|e| self.err("frames.csv", e))
+        write_cells(&mut self.frames, &frame_cells(f, self.opts.payloads), self.opts).map_err(|e| self.err("frames.csv", e))
     }
 
     pub fn message(&mut self, m: &MessageRecord) -> Result<(), Error> {
@@ -405,8 +409,14 @@ pub fn connection_cells(c: &ConnectionRecord) -> Vec<Cell<'_>> {
 }
 
 /// A row of frames.csv, one cell per [`FRAME_COLUMNS`] entry.
-pub fn frame_cells(f: &FrameRecord) -> Vec<Cell<'_>> {
+/// `payloads`: bytes of payload to preview (`--payloads`).
+pub fn frame_cells(f: &FrameRecord, payloads: usize) -> Vec<Cell<'_>> {
     let h = &f.header;
+    let preview = crate::report::preview::payload_preview(f, payloads);
+    let (preview_cell, encoding_cell) = match preview {
+        Some((text, enc)) => (Cell::Text(Cow::Owned(text)), Cell::s(enc.as_str())),
+        None => (Cell::Null, Cell::Null),
+    };
     vec![
         Cell::Int(f.conn_id),
         Cell::s(f.direction.as_str()),
@@ -435,6 +445,8 @@ pub fn frame_cells(f: &FrameRecord) -> Vec<Cell<'_>> {
         Cell::ts(f.first_ts),
         Cell::int(f.close_code),
         f.close_reason.as_deref().map_or(Cell::Null, Cell::text),
+        preview_cell,
+        encoding_cell,
     ]
 }
 
@@ -555,7 +567,7 @@ mod tests {
         assert_eq!(safe_text("=HYPERLINK(\"x\")", o), "'=HYPERLINK(\"x\")");
         assert_eq!(safe_text("-1+1", o), "'-1+1");
         assert_eq!(safe_text("normal", o), "normal");
-        assert_eq!(safe_text("=1", CsvOptions { raw: true }), "=1");
+        assert_eq!(safe_text("=1", CsvOptions { raw: true, ..CsvOptions::default() }), "=1");
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! |-----|-------|
 //! | `files`, `packets`, `tcp_connections` | the capture: files read, packets, TCP connections |
 //! | `capture_notices` | damage found while reading the capture (strings) |
+//! | `filter` | the filter options the records went through, in words; null when none |
 //! | `first_ts`, `last_ts`, `duration_s` | WebSocket time span (null without connections) |
 //! | `connections`, `handshake_ok`, `handshake_failed`, `handshake_missing` | WebSocket connections and how their upgrade looked |
 //! | `frames`, `frames_c2s`, `frames_s2c` | frame counts |
@@ -145,6 +146,8 @@ pub struct JsonWriter<W: Write> {
     name: PathBuf,
     /// The `logs` object of the summary, once [`JsonWriter::matches`] ran.
     logs: Option<String>,
+    /// Bytes of payload previewed per frame (0: no previews).
+    payloads: usize,
 }
 
 impl JsonWriter<BufWriter<File>> {
@@ -159,7 +162,13 @@ impl<W: Write> JsonWriter<W> {
     /// Writes into `out` (buffer it: one write per line); `name` names it in
     /// errors.
     pub fn new(out: W, name: impl Into<PathBuf>) -> Self {
-        JsonWriter { out, name: name.into(), logs: None }
+        JsonWriter { out, name: name.into(), logs: None, payloads: 0 }
+    }
+
+    /// Previews the first `n` payload bytes of each frame (`payload_preview`).
+    pub fn with_payloads(mut self, n: usize) -> Self {
+        self.payloads = n;
+        self
     }
 
     fn line(&mut self, obj: Obj) -> Result<(), Error> {
@@ -183,7 +192,7 @@ impl<W: Write> JsonWriter<W> {
     }
 
     pub fn frame(&mut self, f: &FrameRecord) -> Result<(), Error> {
-        self.record("frame", FRAME_COLUMNS, &frame_cells(f))
+        self.record("frame", FRAME_COLUMNS, &frame_cells(f, self.payloads))
     }
 
     pub fn message(&mut self, m: &MessageRecord) -> Result<(), Error> {
@@ -220,6 +229,7 @@ impl<W: Write> JsonWriter<W> {
             .field("packets", capture.packets)
             .field("tcp_connections", capture.tcp_connections)
             .field("capture_notices", capture.notices.clone())
+            .field("filter", capture.filter.clone())
             .field("first_ts", s.first_ts.map(|t| t.rfc3339_micros()))
             .field("last_ts", s.last_ts.map(|t| t.rfc3339_micros()))
             .field("duration_s", s.first_ts.zip(s.last_ts).map(|(a, b)| round6(b.secs_since(a))))
@@ -400,6 +410,8 @@ mod tests {
             close_code: Some(1011),
             close_reason: Some("-oops".into()),
             payload: Vec::new(),
+            inflated: Vec::new(),
+            text: false,
         }
     }
 
@@ -486,7 +498,7 @@ mod tests {
         s.close(&close_rec());
         s.violation(&violation());
         s.finding(&finding());
-        let totals = CaptureTotals { files: 1, packets: 20, tcp_connections: 1, notices: vec!["a \"notice\"".into()] };
+        let totals = CaptureTotals { files: 1, packets: 20, tcp_connections: 1, notices: vec!["a \"notice\"".into()], filter: None };
         w.summary(&s, &totals).expect("write");
         w.finish().expect("flush")
     }
@@ -553,10 +565,10 @@ mod tests {
     fn csv_and_json_cells_agree() {
         // Every cell: null in JSON exactly when empty in CSV; otherwise the
         // same text (raw CSV) or the same number.
-        let raw = crate::report::csv::CsvOptions { raw: true };
+        let raw = crate::report::csv::CsvOptions { raw: true, ..Default::default() };
         let (c, f, m, cl, v, fi) = (connection(), frame(), message(), close_rec(), violation(), finding());
         let rows: Vec<Vec<Cell<'_>>> =
-            vec![connection_cells(&c), frame_cells(&f), message_cells(&m), close_cells(&cl), violation_cells(&v), finding_cells(&fi)];
+            vec![connection_cells(&c), frame_cells(&f, 0), message_cells(&m), close_cells(&cl), violation_cells(&v), finding_cells(&fi)];
         for (cells, (_, cols)) in rows.iter().zip(RECORD_TYPES) {
             assert_eq!(cells.len(), cols.len());
             for cell in cells {

@@ -6,6 +6,9 @@
 
 pub mod csv;
 pub mod explain;
+pub mod filter;
 pub mod json;
 pub mod matches;
+pub mod preview;
+pub mod redact;
 pub mod summary;

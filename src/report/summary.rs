@@ -137,27 +137,85 @@ pub fn escape_control(s: &str) -> String {
 }
 
 /// Writes the summary as text.
+/// Terminal colors (ANSI SGR). The caller decides whether they are on: only
+/// on a terminal, never with `NO_COLOR` (<https://no-color.org>), never in
+/// a file or a pipe.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Paint {
+    pub enabled: bool,
+}
+
+/// What a colored piece of text is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Heading,
+    /// A problem: protocol errors, internal errors, abnormal closures.
+    Bad,
+    /// Worth a look: capture damage, closes that are not errors.
+    Warn,
+    Good,
+    /// Secondary: filters and hints.
+    Dim,
+}
+
+impl Paint {
+    pub fn tone(self, tone: Tone, text: &str) -> String {
+        if !self.enabled {
+            return text.to_string();
+        }
+        let sgr = match tone {
+            Tone::Heading => "1",
+            Tone::Bad => "1;31",
+            Tone::Warn => "33",
+            Tone::Good => "32",
+            Tone::Dim => "2",
+        };
+        format!("\x1b[{sgr}m{text}\x1b[0m")
+    }
+
+    /// The tone of a close code: protocol and server errors are bad,
+    /// normal closures good, the rest worth a look.
+    pub fn code_tone(code: u16) -> Tone {
+        match code {
+            1000 | 1001 | 1005 => Tone::Good,
+            1002 | 1006 | 1007 | 1009 | 1010 | 1011 | 1015 => Tone::Bad,
+            _ => Tone::Warn,
+        }
+    }
+}
+
 /// Lines to print under a close block, by (connection, close packet): the
 /// matched stack trace from the server logs, or why none was found.
 pub type CloseNotes = std::collections::HashMap<(u64, u64), Vec<String>>;
 
-pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, "Capture: {} file(s), {} packets, {} TCP connections", capture.files, capture.packets, capture.tcp_connections)?;
+/// The terminal report. Every text from the traffic goes through
+/// [`escape_control`]; colors only come from `paint`.
+pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, paint: Paint, w: &mut dyn Write) -> io::Result<()> {
+    let h = |t: &str| paint.tone(Tone::Heading, t);
+    writeln!(w, "{} {} file(s), {} packets, {} TCP connections", h("Capture:"), capture.files, capture.packets, capture.tcp_connections)?;
+    if let Some(f) = &capture.filter {
+        writeln!(w, "{} only records selected by {f}", paint.tone(Tone::Warn, "Filtered:"))?;
+    }
     if let (Some(a), Some(b)) = (s.first_ts, s.last_ts) {
         writeln!(w, "WebSocket time span: {a} .. {b} ({:.3} s)", b.secs_since(a))?;
     }
     for notice in &capture.notices {
-        writeln!(w, "  capture damage: {}", escape_control(notice))?;
+        writeln!(w, "  {} {}", paint.tone(Tone::Warn, "capture damage:"), escape_control(notice))?;
     }
     writeln!(w)?;
     writeln!(
         w,
-        "WebSocket connections: {}  (upgrades ok {}, failed {}, handshake not captured {})",
-        s.connections, s.handshake_ok, s.handshake_failed, s.handshake_missing
+        "{} {}  (upgrades ok {}, failed {}, handshake not captured {})",
+        h("WebSocket connections:"),
+        s.connections,
+        s.handshake_ok,
+        s.handshake_failed,
+        s.handshake_missing
     )?;
     writeln!(
         w,
-        "Frames: {}  (client->server {}, server->client {})",
+        "{} {}  (client->server {}, server->client {})",
+        h("Frames:"),
         s.total_frames(),
         s.frames[0].iter().sum::<u64>(),
         s.frames[1].iter().sum::<u64>()
@@ -172,14 +230,16 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, w: 
     let [[ct, cb], [st, sb]] = s.messages_by_type;
     writeln!(
         w,
-        "Messages: client->server {} (text {ct}, binary {cb}), server->client {} (text {st}, binary {sb})",
-        s.messages[0], s.messages[1]
+        "{} client->server {} (text {ct}, binary {cb}), server->client {} (text {st}, binary {sb})",
+        h("Messages:"),
+        s.messages[0],
+        s.messages[1]
     )?;
     if s.incomplete_messages > 0 {
         writeln!(w, "  {} message(s) never completed (interrupted, or the capture or connection ended first)", s.incomplete_messages)?;
     }
     writeln!(w)?;
-    writeln!(w, "Closes (Close frames by code and sender):")?;
+    writeln!(w, "{}", h("Closes (Close frames by code and sender):"))?;
     if s.closes.is_empty() {
         writeln!(w, "  none")?;
     }
@@ -192,16 +252,18 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, w: 
             Some(c) => (c.to_string(), close::code_name(*c)),
             None => ("-".to_string(), "no status code (peer reports 1005)"),
         };
-        writeln!(w, "  {code_s:>5} {name:<36} from client {c:>8}  from server {v:>8}")?;
+        let code_s = paint.tone(Paint::code_tone(code.unwrap_or(1005)), &format!("{code_s:>5}"));
+        writeln!(w, "  {code_s} {name:<36} from client {c:>8}  from server {v:>8}")?;
     }
     writeln!(w, "Close initiated by: client {}, server {}", s.initiator_client, s.initiator_server)?;
     if !s.no_close.is_empty() {
         let parts: Vec<String> = s.no_close.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        writeln!(w, "Connections with no Close frame (endpoints report 1006 Abnormal Closure): {}", parts.join(", "))?;
+        let head = paint.tone(Tone::Bad, "Connections with no Close frame (endpoints report 1006 Abnormal Closure):");
+        writeln!(w, "{head} {}", parts.join(", "))?;
     }
     if !s.close_lines.is_empty() {
         writeln!(w)?;
-        writeln!(w, "Connections that did not end with a clean 1000 close:")?;
+        writeln!(w, "{}", h("Connections that did not end with a clean 1000 close:"))?;
         for l in &s.close_lines {
             let who = l.direction.sender().as_str();
             let reason = if l.reason.is_empty() { String::new() } else { format!(" \"{}\"", escape_control(&l.reason)) };
@@ -210,6 +272,7 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, w: 
             } else {
                 format!("{who} closed with {}{reason}", code_text(l.code))
             };
+            let what = paint.tone(Paint::code_tone(l.reported_code), &what);
             let answered = match (l.answered, l.answer_delay_s) {
                 (Some(true), Some(d)) => format!("; answered after {d:.3} s"),
                 (Some(false), _) => "; never answered".to_string(),
@@ -229,7 +292,8 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, w: 
             let evidence: Vec<String> = packets.iter().map(u64::to_string).collect();
             let rule = l.cause_rule.map(|r| format!("{r}; ")).unwrap_or_default();
             writeln!(w, "      evidence: {rule}packets {}", evidence.join(", "))?;
-            writeln!(w, "      wireshark: tcp.stream == {} && frame.number in {{{}}}", l.conn_id, evidence.join(" "))?;
+            let filter = format!("tcp.stream == {} && frame.number in {{{}}}", l.conn_id, evidence.join(" "));
+            writeln!(w, "      wireshark: {}", paint.tone(Tone::Dim, &filter))?;
             for (i, line) in crate::report::explain::wrap(kb.how_to_fix, 88).iter().enumerate() {
                 writeln!(w, "      {}{line}", if i == 0 { "fix:      " } else { "          " })?;
             }
@@ -243,14 +307,14 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, w: 
     }
     if !s.violations.is_empty() {
         writeln!(w)?;
-        writeln!(w, "Protocol violations (see violations.csv):")?;
+        writeln!(w, "{}", h("Protocol violations (see violations.csv):"))?;
         for (rule, n) in &s.violations {
-            writeln!(w, "  {rule}: {n}")?;
+            writeln!(w, "  {}: {n}", paint.tone(Tone::Bad, rule))?;
         }
     }
     if !s.findings.is_empty() || s.gap_bytes > 0 {
         writeln!(w)?;
-        writeln!(w, "Findings:")?;
+        writeln!(w, "{}", h("Findings:"))?;
         if s.gap_bytes > 0 {
             writeln!(w, "  {} bytes never captured (TCP gaps) in WebSocket connections", s.gap_bytes)?;
         }
@@ -268,6 +332,8 @@ pub struct CaptureTotals {
     pub packets: u64,
     pub tcp_connections: u64,
     pub notices: Vec<String>,
+    /// The filter the records went through, in words (`None`: all records).
+    pub filter: Option<String>,
 }
 
 #[cfg(test)]

@@ -889,7 +889,9 @@ impl Session {
         for side in [OPENER, RESPONDER] {
             let sender = if side == client { RuleRole::Client } else { RuleRole::Server };
             let inflate = self.deflate_params.map(|p| p.inflater_config(sender, max));
-            self.side(side).checks = Some(DirectionChecks::after_handshake(sender, inflate));
+            let mut checks = DirectionChecks::after_handshake(sender, inflate);
+            checks.keep_inflated(self.cfg.decoder.data_keep);
+            self.side(side).checks = Some(checks);
         }
         self.replay_pending(out);
     }
@@ -914,7 +916,9 @@ impl Session {
         let max = self.cfg.max_message;
         for side in [OPENER, RESPONDER] {
             let sender = client.map(|c| if c == side { RuleRole::Client } else { RuleRole::Server });
-            self.side(side).checks = Some(DirectionChecks::without_handshake(sender, max));
+            let mut checks = DirectionChecks::without_handshake(sender, max);
+            checks.keep_inflated(self.cfg.decoder.data_keep);
+            self.side(side).checks = Some(checks);
         }
         self.replay_pending(out);
     }
@@ -1030,6 +1034,11 @@ impl FrameSink for SideSink<'_> {
             opcode::CONTINUATION => st.open_message.as_ref().map(|m| m.index),
             _ => None,
         };
+        let text = match f.header.opcode {
+            opcode::TEXT => true,
+            opcode::CONTINUATION => message_index.is_some() && st.open_message.as_ref().is_some_and(|m| m.opcode == opcode::TEXT),
+            _ => false,
+        };
         if message_index.is_some()
             && let Some(m) = st.open_message.as_mut()
         {
@@ -1094,6 +1103,8 @@ impl FrameSink for SideSink<'_> {
             close_code,
             close_reason,
             payload: f.payload,
+            inflated: outcome.inflated_preview,
+            text,
         });
         s.violations_from(self.out, self.side, Some(f.index), Some(f.first_packet), f.first_ts, outcome.header);
         s.violations_from(self.out, self.side, Some(f.index), Some(f.last_packet), f.ts, payload_violations);

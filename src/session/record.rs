@@ -188,6 +188,12 @@ pub struct FrameRecord {
     pub close_reason: Option<String>,
     /// Kept payload bytes (control frames whole, data frames' preview).
     pub payload: Vec<u8>,
+    /// Compressed frames: the first bytes the payload inflated to (as many
+    /// as the preview keeps of `payload`).
+    pub inflated: Vec<u8>,
+    /// The frame carries text: a Text frame or a continuation of a Text
+    /// message.
+    pub text: bool,
 }
 
 /// A data message (a row of messages.csv): a Text or Binary frame and its

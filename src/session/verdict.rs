@@ -46,6 +46,9 @@ pub struct FrameOutcome {
     /// When the frame ends a compressed message that inflated whole: the
     /// message's inflated size.
     pub message_inflated: Option<u64>,
+    /// The first bytes the frame's payload inflated to, up to the preview
+    /// size set with [`DirectionChecks::keep_inflated`].
+    pub inflated_preview: Vec<u8>,
 }
 
 /// The checks of one direction. See the module docs.
@@ -64,6 +67,8 @@ pub struct DirectionChecks {
     place: FramePlace,
     expect_pos: u64,
     frame_inflated: u64,
+    /// Inflated bytes kept per frame for payload previews (0: none).
+    inflated_keep: usize,
     outcome: FrameOutcome,
     /// Frame boundaries were lost (or never known): be lenient until the
     /// next message start.
@@ -84,6 +89,7 @@ impl DirectionChecks {
             place: FramePlace::Control,
             expect_pos: 0,
             frame_inflated: 0,
+            inflated_keep: 0,
             outcome: FrameOutcome::default(),
             after_resync: false,
         }
@@ -104,6 +110,12 @@ impl DirectionChecks {
     }
 
     /// The sender became known (from masking, without a handshake).
+    /// Keeps the first `n` inflated bytes of each compressed frame in its
+    /// outcome (payload previews show what was sent, not its compression).
+    pub fn keep_inflated(&mut self, n: usize) {
+        self.inflated_keep = n;
+    }
+
     pub fn set_sender(&mut self, sender: Role) {
         if self.rules.is_none() {
             self.rules = Some(FrameRules::new(Some(sender), !self.deflate_known || self.inflater.is_some()));
@@ -217,7 +229,8 @@ impl DirectionChecks {
         if m.compressed {
             let Some(inf) = self.inflater.as_mut() else { return };
             let utf8 = m.text.then_some(&mut m.utf8);
-            let (r, produced, bad_utf8) = inflate_step(inf, utf8, |inf, sink| inf.feed(bytes, sink));
+            let keep = (&mut self.outcome.inflated_preview, self.inflated_keep);
+            let (r, produced, bad_utf8) = inflate_step(inf, utf8, keep, |inf, sink| inf.feed(bytes, sink));
             self.frame_inflated += produced;
             m.inflated += produced;
             if let Some(e) = bad_utf8 {
@@ -273,7 +286,8 @@ impl DirectionChecks {
         if m.compressed && !m.inflate_failed {
             let Some(inf) = self.inflater.as_mut() else { return };
             let utf8 = (m.text && m.checking).then_some(&mut m.utf8);
-            let (r, produced, bad_utf8) = inflate_step(inf, utf8, |inf, sink| inf.finish(sink));
+            let keep = (&mut self.outcome.inflated_preview, self.inflated_keep);
+            let (r, produced, bad_utf8) = inflate_step(inf, utf8, keep, |inf, sink| inf.finish(sink));
             self.frame_inflated += produced;
             m.inflated += produced;
             if let Some(e) = bad_utf8 {
@@ -306,18 +320,25 @@ impl DirectionChecks {
     }
 }
 
-/// Runs `step` on the inflater with a sink that counts the inflated bytes
-/// and, for a text message (`utf8`), checks them as they come; returns the
-/// step's result, the bytes produced and the first UTF-8 error.
+/// Runs `step` on the inflater with a sink that counts the inflated bytes,
+/// keeps the first ones in `keep.0` up to `keep.1` bytes and, for a text
+/// message (`utf8`), checks them as they come; returns the step's result,
+/// the bytes produced and the first UTF-8 error.
 fn inflate_step<R>(
     inf: &mut Inflater,
     mut utf8: Option<&mut Utf8Validator>,
+    keep: (&mut Vec<u8>, usize),
     step: impl FnOnce(&mut Inflater, &mut dyn FnMut(&[u8])) -> R,
 ) -> (R, u64, Option<crate::ws::utf8::Utf8Error>) {
     let mut produced = 0u64;
     let mut bad = None;
+    let (kept, limit) = keep;
     let r = step(inf, &mut |out: &[u8]| {
         produced += out.len() as u64;
+        let room = limit.saturating_sub(kept.len());
+        if room > 0 {
+            kept.extend_from_slice(out.get(..room.min(out.len())).unwrap_or(out));
+        }
         if bad.is_none()
             && let Some(v) = utf8.as_deref_mut()
             && let Err(e) = v.feed(out)
