@@ -124,10 +124,12 @@ struct Conn {
 
 /// Per-shard state: the connections it owns and its output buffer.
 struct Shard {
-    conns: HashMap<ConnId, Conn>,
+    /// Boxed: the table grows to the most connections ever open at once
+    /// and does not shrink; empty slots of a few bytes, not a few KiB.
+    conns: HashMap<ConnId, Box<Conn>, foldhash::fast::RandomState>,
     /// Connections already finished (or not WebSocket) whose later packets
     /// are ignored until the flow table forgets them.
-    retired: HashSet<ConnId>,
+    retired: HashSet<ConnId, foldhash::fast::RandomState>,
     out: Vec<(Key, Record)>,
     opts: AnalysisOptions,
 }
@@ -177,7 +179,7 @@ fn side_index(side: Side) -> usize {
 
 impl Shard {
     fn new(opts: AnalysisOptions) -> Shard {
-        Shard { conns: HashMap::new(), retired: HashSet::new(), out: Vec::new(), opts }
+        Shard { conns: HashMap::default(), retired: HashSet::default(), out: Vec::new(), opts }
     }
 
     fn run(&mut self, batch: &ShardBatch) {
@@ -205,10 +207,10 @@ impl Shard {
         let opts = &self.opts;
         let c = self.conns.entry(conn).or_insert_with(|| {
             let (opener, responder) = if from_opener { (src, dst) } else { (dst, src) };
-            Conn {
+            Box::new(Conn {
                 pair: TcpStreamPair::new(opts.reassembly),
                 session: Session::new(conn, opener, responder, seg.packet, seg.ts, opts.session),
-            }
+            })
         });
         let side = if from_opener { OPENER } else { RESPONDER };
         c.session.packet(seg.packet, seg.ts);
@@ -230,7 +232,7 @@ impl Shard {
         }
     }
 
-    fn finish(&mut self, conn: ConnId, mut c: Conn, packet: PacketIndex) {
+    fn finish(&mut self, conn: ConnId, mut c: Box<Conn>, packet: PacketIndex) {
         let mut tag = Tagger { out: &mut self.out, packet, conn, seq: 0 };
         let session = &mut c.session;
         c.pair.finish(&mut |s, ev| deliver(session, side_index(s), ev, &mut tag));
@@ -290,9 +292,10 @@ pub fn analyze(
     let mut shards: Vec<Shard> = (0..threads).map(|_| Shard::new(opts.clone())).collect();
     let mut eof = false;
 
-    // The reader fills one set of batches while the shards work on the
-    // other; records go to the sink between batches, on this thread. The
-    // two sets are reused, so their buffers are allocated once.
+    // Three things overlap: the reader fills one set of batches, the
+    // shards analyze the other, and this thread hands the records of the
+    // batch before to the sink (which need not be `Send`). The two sets are
+    // reused, so their buffers are allocated once.
     let fresh = || (0..threads).map(|_| ShardBatch::default()).collect::<Vec<ShardBatch>>();
     let mut batches = fresh();
     read_batch(&mut reader, &mut rs, &mut batches, opts.batch, &mut eof)?;
@@ -302,11 +305,17 @@ pub fn analyze(
         let current = std::mem::take(&mut batches);
         let mut fill = std::mem::take(&mut spare);
         let done_reading = eof;
-        let (read, ()) = pool.join(
-            || if done_reading { Ok(()) } else { read_batch(&mut reader, &mut rs, &mut fill, opts.batch, &mut eof) },
-            || shards.par_iter_mut().zip(current.par_iter()).for_each(|(shard, batch)| shard.run(batch)),
-        );
-        emit(&mut shards, &mut records, sink);
+        let mut read = Ok(());
+        pool.in_place_scope(|scope| {
+            if !done_reading {
+                let (reader, rs, fill, eof, read) = (&mut reader, &mut rs, &mut fill, &mut eof, &mut read);
+                scope.spawn(move |_| *read = read_batch(reader, rs, fill, opts.batch, eof));
+            }
+            let (shards, current) = (&mut shards, &current);
+            scope.spawn(move |_| shards.par_iter_mut().zip(current.par_iter()).for_each(|(shard, batch)| shard.run(batch)));
+            emit(&mut records, sink);
+        });
+        collect(&mut shards, &mut records);
         progress.update(reader.bytes_read(), reader.total_bytes(), rs.stats.packets, shards.iter().map(|s| s.conns.len()).sum());
         read?;
         spare = current;
@@ -315,8 +324,10 @@ pub fn analyze(
             break;
         }
     }
+    emit(&mut records, sink);
     pool.install(|| shards.par_iter_mut().for_each(Shard::finish_all));
-    emit(&mut shards, &mut records, sink);
+    collect(&mut shards, &mut records);
+    emit(&mut records, sink);
     let mut stats = rs.stats;
     stats.tcp_connections = rs.table.connections_seen();
     stats.notices = reader.notices().to_vec();
@@ -333,6 +344,9 @@ struct ReaderState {
     last_expire: Timestamp,
 }
 
+/// Payload bytes per batch (all shards together).
+const BATCH_BYTES: usize = 2 << 20;
+
 /// Reads up to `batch` TCP segments and splits them over the shards'
 /// batches (cleared first, their buffers kept).
 fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [ShardBatch], batch: usize, eof: &mut bool) -> Result<(), Error> {
@@ -344,7 +358,11 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [Shard
     let shards = out.len().max(1);
     let shard_of = |conn: ConnId| (conn % shards as u64) as usize;
     let mut segments = 0;
-    while segments < batch {
+    let mut bytes = 0usize;
+    // Batches end at a segment count or a payload size, whichever comes
+    // first: two sets are in flight (one read, one analyzed), and their
+    // payload copies are part of the memory peak.
+    while segments < batch && bytes < BATCH_BYTES {
         let Some(pkt) = reader.next_packet()? else {
             *eof = true;
             break;
@@ -379,6 +397,7 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [Shard
         let Some(b) = out.get_mut(shard_of(hit.conn)) else { continue };
         let start = b.bytes.len();
         b.bytes.extend_from_slice(tcp.payload);
+        bytes += tcp.payload.len();
         b.jobs.push(Job::Segment {
             conn: hit.conn,
             from_opener: hit.from_opener,
@@ -411,15 +430,22 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [Shard
     Ok(())
 }
 
-/// Merges the shards' output in key order and hands it to the sink.
-fn emit(shards: &mut [Shard], all: &mut Vec<(Key, Record)>, sink: &mut dyn RecordSink) {
-    all.clear();
+/// Gathers the shards' output in key order into `all` (after what is
+/// there).
+fn collect(shards: &mut [Shard], all: &mut Vec<(Key, Record)>) {
+    let from = all.len();
     for s in shards.iter_mut() {
         all.append(&mut s.out);
     }
     // Each shard's output is already in key order; a stable sort of the
     // concatenation is a merge.
-    all.sort_by_key(|(k, _)| *k);
+    if let Some(new) = all.get_mut(from..) {
+        new.sort_by_key(|(k, _)| *k);
+    }
+}
+
+/// Hands the gathered records to the sink, in order.
+fn emit(all: &mut Vec<(Key, Record)>, sink: &mut dyn RecordSink) {
     for (_, r) in all.drain(..) {
         match r {
             Record::Connection(c) => sink.connection(*c),

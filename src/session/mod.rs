@@ -1116,6 +1116,10 @@ impl FrameSink for SideSink<'_> {
         }
     }
 
+    fn wants_payload(&self, _header: &crate::ws::FrameHeader) -> bool {
+        self.session.sides[self.side].checks.as_ref().is_some_and(DirectionChecks::wants_payload)
+    }
+
     fn payload(&mut self, _header: &crate::ws::FrameHeader, _frame_index: u64, pos: u64, bytes: &[u8]) {
         if let Some(c) = self.session.sides[self.side].checks.as_mut() {
             c.payload(pos, bytes);

@@ -205,6 +205,14 @@ impl DirectionChecks {
         matches!(self.place, FramePlace::MessageStart { .. } | FramePlace::MessageContinue { .. }) && self.msg.is_some()
     }
 
+    /// Whether the current frame's payload bytes are needed (after
+    /// [`header`](Self::header)): for a text message (UTF-8) or a compressed
+    /// one (inflation) that can still be judged. Binary payload is never
+    /// looked at.
+    pub fn wants_payload(&self) -> bool {
+        self.in_message() && self.msg.as_ref().is_some_and(|m| m.checking && (m.text || m.compressed))
+    }
+
     /// Unmasked payload bytes of the current frame at payload position `pos`.
     pub fn payload(&mut self, pos: u64, bytes: &[u8]) {
         if !self.in_message() {

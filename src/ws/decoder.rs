@@ -127,6 +127,13 @@ pub trait FrameSink {
     fn payload(&mut self, _header: &FrameHeader, _frame_index: u64, _pos: u64, _bytes: &[u8]) {}
     /// A frame header was read: its payload (if any) follows.
     fn header(&mut self, _header: &FrameHeader, _frame_index: u64) {}
+    /// Asked right after [`FrameSink::header`]: whether this frame's payload
+    /// bytes are wanted. When not, [`FrameSink::payload`] is not called for
+    /// the frame and masked bytes are not unmasked (most of a bulk binary
+    /// transfer is never looked at).
+    fn wants_payload(&self, _header: &FrameHeader) -> bool {
+        true
+    }
     /// A whole frame (or the part of it the capture holds).
     fn frame(&mut self, frame: DecodedFrame);
     /// Bytes that were captured but are not part of any frame.
@@ -161,6 +168,8 @@ struct InFrame {
     captured: u64,
     gap: u64,
     keep_limit: usize,
+    /// The sink wants the payload bytes ([`FrameSink::wants_payload`]).
+    deliver: bool,
     kept: Vec<u8>,
     last_packet: PacketIndex,
     ts: Timestamp,
@@ -425,6 +434,7 @@ impl FrameDecoder {
     fn start_frame(&mut self, header: FrameHeader, packet: PacketIndex, ts: Timestamp, sink: &mut dyn FrameSink) {
         self.stats.header_bytes += u64::from(header.header_len);
         sink.header(&header, self.frame_index);
+        let deliver = sink.wants_payload(&header);
         let keep_limit = if header.is_control() { self.cfg.control_keep } else { self.cfg.data_keep };
         let keep_now = usize::try_from(header.payload_len).unwrap_or(usize::MAX).min(keep_limit);
         let frame = InFrame {
@@ -436,6 +446,7 @@ impl FrameDecoder {
             captured: 0,
             gap: 0,
             keep_limit,
+            deliver,
             // Never trust the declared length for an allocation beyond the
             // small keep limit.
             kept: Vec::with_capacity(keep_now.min(4096)),
@@ -455,9 +466,11 @@ impl FrameDecoder {
         let remaining = cur.header.payload_len - cur.pos;
         let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(bytes.len());
         let (piece, rest) = bytes.split_at(take);
+        let keeping = cur.gap == 0 && cur.kept.len() < cur.keep_limit;
         // Unmask into the scratch buffer; unmasked payload (server frames)
         // is passed on as it lies in the input, without a copy.
         let plain: &[u8] = match cur.header.mask {
+            _ if !cur.deliver && !keeping => piece,
             Some(key) => {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(piece);
@@ -468,11 +481,13 @@ impl FrameDecoder {
         };
         // Keep bytes only while no gap has interrupted the payload, so the
         // kept prefix is always contiguous.
-        if cur.gap == 0 && cur.kept.len() < cur.keep_limit {
+        if keeping {
             let n = (cur.keep_limit - cur.kept.len()).min(plain.len());
             cur.kept.extend_from_slice(plain.get(..n).unwrap_or_default());
         }
-        sink.payload(&cur.header, self.frame_index, cur.pos, plain);
+        if cur.deliver {
+            sink.payload(&cur.header, self.frame_index, cur.pos, plain);
+        }
         cur.pos += take as u64;
         cur.captured += take as u64;
         cur.last_packet = packet;

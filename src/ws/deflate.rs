@@ -442,6 +442,12 @@ impl History {
         self.head = 0;
     }
 
+    /// Clears and frees the ring.
+    fn release(&mut self) {
+        self.ring = Vec::new();
+        self.head = 0;
+    }
+
     /// The window's bytes, oldest first.
     fn contents(&self) -> Vec<u8> {
         let (older, newer) = self.ring.split_at(self.head.min(self.ring.len()));
@@ -465,6 +471,56 @@ fn zlib_message(raw: Option<&str>) -> (String, bool) {
     }
 }
 
+thread_local! {
+    /// Inflated output is handed to the sink chunk by chunk and never kept,
+    /// so one buffer per thread serves every inflater on it: a buffer per
+    /// inflater was 16 KiB for each direction of each compressed connection
+    /// in flight (19 MB of a 127 MB peak on a generated capture).
+    static OUT_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// zlib states handed back by inflaters without context takeover, by
+    /// window bits, reset and ready for the next message.
+    static ZLIB_POOL: std::cell::RefCell<Vec<(u8, Decompress)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// States kept per thread: enough for the messages in flight at once on a
+/// shard, few enough to be a small fixed cost.
+const ZLIB_POOL_MAX: usize = 64;
+
+fn pool_take(bits: u8) -> Option<Decompress> {
+    ZLIB_POOL.with(|p| {
+        let mut p = p.try_borrow_mut().ok()?;
+        let i = p.iter().position(|(b, _)| *b == bits)?;
+        Some(p.swap_remove(i).1)
+    })
+}
+
+fn pool_put(bits: u8, mut d: Decompress) {
+    d.reset(false);
+    ZLIB_POOL.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut()
+            && p.len() < ZLIB_POOL_MAX
+        {
+            p.push((bits, d));
+        }
+    });
+}
+
+/// Runs `f` with this thread's output buffer of [`OUT_CHUNK`] bytes. The
+/// buffer is taken out while `f` runs, so a nested call (none exists) would
+/// get a fresh one rather than a conflict.
+fn with_out_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let mut buf = OUT_BUFFER.take();
+    if buf.len() < OUT_CHUNK {
+        buf.resize(OUT_CHUNK, 0);
+    }
+    let r = f(&mut buf);
+    OUT_BUFFER.set(buf);
+    r
+}
+
 /// The message being inflated.
 #[derive(Clone, Debug, Default)]
 struct Message {
@@ -480,8 +536,13 @@ struct Message {
 /// across frames), then [`Inflater::finish`].
 pub struct Inflater {
     cfg: InflaterConfig,
-    dec: Decompress,
-    out: Vec<u8>,
+    /// zlib's state (its window included): created when the first
+    /// compressed message starts, and without context takeover handed back
+    /// to a per-thread pool after each message. Memory then follows the
+    /// messages being inflated, not the connections that negotiated
+    /// compression (Node's `ws` leaves messages under 1 KiB uncompressed;
+    /// a window lives in zlib only while needed).
+    dec: Option<Decompress>,
     history: History,
     /// The DEFLATE stream ended (a BFINAL block); the next byte starts a
     /// new one.
@@ -503,8 +564,7 @@ impl Inflater {
         let bits = cfg.window_bits.clamp(8, 15);
         Inflater {
             cfg,
-            dec: Decompress::new(false),
-            out: vec![0; OUT_CHUNK],
+            dec: None,
             history: History { window: 1usize << bits, ..History::default() },
             ended: false,
             reset_next: false,
@@ -543,7 +603,9 @@ impl Inflater {
             return;
         }
         if self.cfg.no_context_takeover || self.reset_next {
-            self.dec.reset(false);
+            if let Some(d) = self.dec.as_mut() {
+                d.reset(false);
+            }
             self.history.clear();
             self.ended = false;
             self.reset_next = false;
@@ -589,6 +651,7 @@ impl Inflater {
             None => self.inflate(&TAIL, FlushDecompress::Sync, sink),
         };
         let msg = std::mem::take(&mut self.msg);
+        self.release();
         result.map(|()| Inflated { compressed: msg.compressed, inflated: msg.inflated, after_dictionary_loss: msg.started_lost })
     }
 
@@ -598,7 +661,32 @@ impl Inflater {
         if self.msg.active {
             self.msg = Message::default();
             self.lose_dictionary();
+            self.release();
         }
+    }
+
+    /// Between messages without context takeover nothing needs keeping:
+    /// zlib's state goes back to the pool, the window's copy is freed.
+    fn release(&mut self) {
+        if self.cfg.no_context_takeover {
+            if let Some(d) = self.dec.take() {
+                pool_put(self.zlib_bits(), d);
+            }
+            self.history.release();
+        }
+    }
+
+    /// zlib sizes its window from the bits: a 4 KiB window for the common
+    /// `max_window_bits=12` instead of 32 KiB. A larger window than the
+    /// sender's is harmless; 9 is zlib's smallest raw window.
+    fn zlib_bits(&self) -> u8 {
+        self.cfg.window_bits.clamp(9, 15)
+    }
+
+    /// zlib's state, created (or taken from the pool) on first use.
+    fn dec(&mut self) -> &mut Decompress {
+        let bits = self.zlib_bits();
+        self.dec.get_or_insert_with(|| pool_take(bits).unwrap_or_else(|| Decompress::new_with_window_bits(false, bits)))
     }
 
     fn fail(&mut self, e: InflateError) -> InflateError {
@@ -611,14 +699,24 @@ impl Inflater {
     /// Restarts the DEFLATE stream after a final block, keeping the window
     /// (context takeover survives BFINAL, §7.2.3.4).
     fn restart_stream(&mut self) -> Result<(), ()> {
-        self.dec.reset(false);
+        self.dec().reset(false);
         self.ended = false;
         let dict = self.history.contents();
-        if dict.is_empty() { Ok(()) } else { self.dec.set_dictionary(&dict).map(|_| ()).map_err(|_| ()) }
+        if dict.is_empty() { Ok(()) } else { self.dec().set_dictionary(&dict).map(|_| ()).map_err(|_| ()) }
     }
 
     /// Inflates `input` (part of the current message) into the sink.
-    fn inflate(&mut self, mut input: &[u8], flush: FlushDecompress, sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
+    fn inflate(&mut self, input: &[u8], flush: FlushDecompress, sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
+        with_out_buffer(|out| self.inflate_into(out, input, flush, sink))
+    }
+
+    fn inflate_into(
+        &mut self,
+        out: &mut [u8],
+        mut input: &[u8],
+        flush: FlushDecompress,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), InflateError> {
         // Compressed bytes of the message before `input` (the tail is not
         // counted: an error in it is at the end of the message).
         let base = self.msg.compressed;
@@ -636,18 +734,19 @@ impl Inflater {
             }
             let left = self.cfg.max_message.saturating_sub(self.msg.inflated);
             // One byte of room past the cap tells "exactly the cap" from "more".
-            let room = usize::try_from(left.saturating_add(1)).unwrap_or(usize::MAX).min(self.out.len());
-            let (in0, out0) = (self.dec.total_in(), self.dec.total_out());
-            let status = match self.out.get_mut(..room) {
-                Some(buf) => self.dec.decompress(input, buf, flush),
+            let room = usize::try_from(left.saturating_add(1)).unwrap_or(usize::MAX).min(out.len());
+            let dec = self.dec();
+            let (in0, out0) = (dec.total_in(), dec.total_out());
+            let status = match out.get_mut(..room) {
+                Some(buf) => dec.decompress(input, buf, flush),
                 None => return Ok(()),
             };
-            let consumed = usize::try_from(self.dec.total_in() - in0).unwrap_or(usize::MAX).min(input.len());
-            let produced = usize::try_from(self.dec.total_out() - out0).unwrap_or(usize::MAX).min(room);
+            let consumed = usize::try_from(dec.total_in() - in0).unwrap_or(usize::MAX).min(input.len());
+            let produced = usize::try_from(dec.total_out() - out0).unwrap_or(usize::MAX).min(room);
             input = input.get(consumed..).unwrap_or_default();
             let offset = base + total.saturating_sub(input.len()) as u64;
             let deliver = produced.min(usize::try_from(left).unwrap_or(usize::MAX));
-            if let Some(bytes) = self.out.get(..deliver).filter(|b| !b.is_empty()) {
+            if let Some(bytes) = out.get(..deliver).filter(|b| !b.is_empty()) {
                 sink(bytes);
                 self.msg.inflated += deliver as u64;
                 self.history.remember(bytes);
