@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# End-to-end performance figures of wsforensics (issue 5), checked against
+# their targets.
+#
+#   scripts/bench.sh                          # 2 GiB capture, 3 runs each
+#   BENCH_SIZE=600MiB BENCH_RUNS=5 scripts/bench.sh
+#
+# What it does, on a fresh machine:
+#   1. cargo build --release --bins --examples (CARGO_TARGET_DIR respected);
+#   2. generates, in BENCH_DIR, a big capture (BENCH_SIZE) and a small one
+#      (BENCH_SMALL_SIZE) with the same connection mix (examples/gen_capture,
+#      the same flags but --size), and a plain-text log with Java, Python
+#      and Node.js stack traces (examples/gen_log); files already there with
+#      the same size, seed and generator sources are reused;
+#   3. warms the page cache, then takes the median of BENCH_RUNS runs of:
+#      the bare walk of the capture (examples/bare_walk), `wsforensics
+#      big.pcap` with default threads, with --threads 1 and --threads 2
+#      (and nproc when it is more), tshark's WebSocket dissection, peak RSS
+#      on the big and the small capture, a --csv run (frame rows written per
+#      second), and the log reader alone on one thread (examples/log_walk);
+#   4. prints a table: each figure, its target, measured/target, PASS/FAIL.
+#
+# Exit status: 1 when a figure fails (unless BENCH_STRICT=0), 2 when a step
+# cannot run.
+#
+# Environment (defaults in brackets):
+#   BENCH_SIZE [2GiB]        size of the big capture (gen_capture units: 600MiB, 1.5GB...)
+#   BENCH_SMALL_SIZE [50MB]  size of the small capture (RSS comparison)
+#   BENCH_LOG_SIZE [512MiB]  size of the generated log
+#   BENCH_SEED [1]           generator seed (captures and log)
+#   BENCH_RUNS [3]           runs per measurement (the median is reported)
+#   BENCH_DIR [target/bench-data]   where generated files and outputs go
+#   BENCH_TSHARK [1]         0: skip tshark (it takes minutes on big captures)
+#   BENCH_STRICT [1]         0: report only, exit 0 even when a figure fails
+#   BENCH_BUILD [1]          0: do not build (use the binaries already built)
+#   CARGO_TARGET_DIR [target]
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+SIZE="${BENCH_SIZE:-2GiB}"
+SMALL_SIZE="${BENCH_SMALL_SIZE:-50MB}"
+LOG_SIZE="${BENCH_LOG_SIZE:-512MiB}"
+SEED="${BENCH_SEED:-1}"
+RUNS="${BENCH_RUNS:-3}"
+DIR="${BENCH_DIR:-$ROOT/target/bench-data}"
+TSHARK="${BENCH_TSHARK:-1}"
+STRICT="${BENCH_STRICT:-1}"
+BUILD="${BENCH_BUILD:-1}"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
+BIN="$TARGET/release"
+NPROC="$(nproc)"
+
+die() {
+	echo "bench: $*" >&2
+	exit 2
+}
+note() { echo "bench: $*" >&2; }
+
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive number, not '$RUNS'"
+mkdir -p "$DIR"
+DIR="$(cd "$DIR" && pwd)"
+ERRLOG="$DIR/stderr.log"
+: >"$ERRLOG"
+
+# --- tools ---------------------------------------------------------------
+
+as_root() {
+	if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
+}
+if [[ ! -x /usr/bin/time ]]; then
+	note "installing GNU time (for peak RSS)"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get install -y time >>"$ERRLOG" 2>&1 ||
+		{ as_root apt-get update >>"$ERRLOG" 2>&1 && as_root apt-get install -y time >>"$ERRLOG" 2>&1; } ||
+		die "/usr/bin/time is missing and could not be installed (apt-get install time)"
+fi
+
+# --- build ---------------------------------------------------------------
+
+if [[ "$BUILD" != 0 ]]; then
+	note "building (cargo build --release --bins --examples, target $TARGET)"
+	cargo build --release --bins --examples >>"$ERRLOG" 2>&1 || {
+		tail -n 30 "$ERRLOG" >&2
+		die "build failed"
+	}
+fi
+for b in "$BIN/wsforensics" "$BIN/examples/gen_capture" "$BIN/examples/gen_log" "$BIN/examples/bare_walk" "$BIN/examples/log_walk"; do
+	[[ -x "$b" ]] || die "$b missing (build first, or unset BENCH_BUILD=0)"
+done
+
+# --- inputs --------------------------------------------------------------
+
+# A file is reused when its stamp (size, seed, generator sources) matches.
+sources_hash() { cat "$@" | sha256sum | cut -c1-16; }
+CAP_HASH="$(sources_hash examples/gen_capture.rs examples/common/capgen.rs)"
+LOG_HASH="$(sources_hash examples/gen_log.rs benches/common/loggen.rs)"
+
+generate() { # generate FILE STAMP CMD...
+	local file="$1" stamp="$2"
+	shift 2
+	if [[ -f "$file" && -f "$file.stamp" && "$(cat "$file.stamp")" == "$stamp" ]]; then
+		note "reusing $file ($stamp)"
+		return
+	fi
+	note "generating $file ($stamp)"
+	rm -f "$file.stamp"
+	"$@" 2>>"$ERRLOG" || {
+		tail -n 5 "$ERRLOG" >&2
+		die "generating $file failed"
+	}
+	echo "$stamp" >"$file.stamp"
+}
+
+BIG="$DIR/big.pcap"
+SMALL="$DIR/small.pcap"
+LOG="$DIR/big.log"
+# Same flags for both captures (same connection mix), only --size differs.
+generate "$BIG" "size=$SIZE seed=$SEED gen=$CAP_HASH" "$BIN/examples/gen_capture" --size "$SIZE" --seed "$SEED" --out "$BIG"
+generate "$SMALL" "size=$SMALL_SIZE seed=$SEED gen=$CAP_HASH" "$BIN/examples/gen_capture" --size "$SMALL_SIZE" --seed "$SEED" --out "$SMALL"
+generate "$LOG" "size=$LOG_SIZE seed=$SEED gen=$LOG_HASH" "$BIN/examples/gen_log" --size "$LOG_SIZE" --seed "$SEED" --out "$LOG"
+
+BIG_BYTES=$(stat -c %s "$BIG")
+SMALL_BYTES=$(stat -c %s "$SMALL")
+LOG_BYTES=$(stat -c %s "$LOG")
+note "warming the page cache"
+cat "$BIG" "$SMALL" "$LOG" >/dev/null
+
+# --- measuring -----------------------------------------------------------
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
+
+# measure NAME RUNS STDOUT CMD...: runs CMD RUNS times (stdout to STDOUT,
+# stderr to the error log); sets M_WALL (median seconds), M_RSS (median
+# peak RSS, KiB), M_CPU (median user+sys seconds), M_WALLS / M_WALL_LIST
+# (every run's wall time, as a string / an array).
+# PRE_RUN, if set, names a function called before each run.
+measure() {
+	local name="$1" runs="$2" out="$3"
+	shift 3
+	local walls=() rsss=() cpus=() i t0 t1 rss user sys
+	for ((i = 1; i <= runs; i++)); do
+		if [[ -n "${PRE_RUN:-}" ]]; then "$PRE_RUN"; fi
+		t0=$(date +%s%N)
+		if ! /usr/bin/time -f '%M %U %S' -o "$DIR/time.txt" "$@" >"$out" 2>>"$ERRLOG"; then
+			tail -n 5 "$ERRLOG" >&2
+			die "$name failed: $*"
+		fi
+		t1=$(date +%s%N)
+		read -r rss user sys <"$DIR/time.txt"
+		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b-a)/1e9}')")
+		rsss+=("$rss")
+		cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u+s}')")
+	done
+	M_WALL=$(median "${walls[@]}")
+	M_RSS=$(median "${rsss[@]}")
+	M_CPU=$(median "${cpus[@]}")
+	M_WALLS="${walls[*]}"
+	M_WALL_LIST=("${walls[@]}")
+	printf '  %-44s %8.3f s  (runs: %s)  cpu %6.2f s  peak RSS %8s MiB\n' "$name" "$M_WALL" "$M_WALLS" "$M_CPU" "$(mib "$M_RSS")" >&2
+}
+
+echo >&2
+note "big capture $BIG ($BIG_BYTES bytes), small $SMALL ($SMALL_BYTES bytes), log $LOG ($LOG_BYTES bytes)"
+note "$NPROC cores, $RUNS run(s) each, median reported"
+
+measure "bare walk (examples/bare_walk)" "$RUNS" /dev/null "$BIN/examples/bare_walk" "$BIG"
+T_BARE=$M_WALL
+
+measure "wsforensics big.pcap (default threads)" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG"
+T_MAIN=$M_WALL
+RSS_BIG=$M_RSS
+
+measure "wsforensics big.pcap --threads 1" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --threads 1
+T_1=$M_WALL
+T_2=""
+if ((NPROC >= 2)); then
+	measure "wsforensics big.pcap --threads 2" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --threads 2
+	T_2=$M_WALL
+fi
+if ((NPROC > 2)); then
+	measure "wsforensics big.pcap --threads $NPROC" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --threads "$NPROC"
+fi
+
+measure "wsforensics small.pcap (default threads)" "$RUNS" /dev/null "$BIN/wsforensics" "$SMALL"
+RSS_SMALL=$M_RSS
+
+CSV_DIR="$DIR/csv"
+clean_csv() { rm -rf "$CSV_DIR"; }
+PRE_RUN=clean_csv measure "wsforensics big.pcap --csv DIR" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --csv "$CSV_DIR"
+T_CSV=$M_WALL
+FRAME_ROWS=$(($(wc -l <"$CSV_DIR/frames.csv") - 1))
+note "frames.csv: $FRAME_ROWS rows, $(stat -c %s "$CSV_DIR/frames.csv") bytes"
+
+# The log reader alone, one parsing thread (RAYON_NUM_THREADS for the
+# global pool and --threads for log_walk's own); one more thread reads.
+measure "log_walk big.log (1 thread)" "$RUNS" "$DIR/log_walk.txt" env RAYON_NUM_THREADS=1 "$BIN/examples/log_walk" "$LOG" --threads 1
+T_LOG=$M_WALL
+CPU_LOG=$M_CPU
+note "log_walk: $(grep -E '^(events|traces) ' "$DIR/log_walk.txt" | tr -s ' ' | paste -sd, -)"
+measure "log_walk big.log ($NPROC threads)" 1 /dev/null "$BIN/examples/log_walk" "$LOG" --threads "$NPROC"
+
+T_TSHARK=""
+TSHARK_NOTE=""
+if [[ "$TSHARK" == 0 ]]; then
+	TSHARK_NOTE="skipped (BENCH_TSHARK=0)"
+elif ! command -v tshark >/dev/null; then
+	TSHARK_NOTE="skipped (tshark not installed: apt-get install tshark)"
+else
+	TS=(tshark -r "$BIG" -Y websocket -T fields -e frame.number -e tcp.stream -e websocket.opcode -e websocket.payload_length)
+	# Sanity (not timed): tshark sees the WebSocket frames of the small capture.
+	tshark -r "$SMALL" -Y websocket -T fields -e frame.number >"$DIR/tshark-small.txt" 2>>"$ERRLOG" || true
+	note "tshark finds $(wc -l <"$DIR/tshark-small.txt") WebSocket packets in the small capture"
+	measure "tshark -Y websocket (run 1)" 1 /dev/null "${TS[@]}"
+	if awk -v t="$M_WALL" 'BEGIN {exit !(t > 60)}' || ((RUNS == 1)); then
+		T_TSHARK=$M_WALL
+		if ((RUNS == 1)); then TSHARK_NOTE="one run"; else TSHARK_NOTE="one run (it took more than 60 s)"; fi
+	else
+		first=$M_WALL
+		measure "tshark -Y websocket (more runs)" $((RUNS - 1)) /dev/null "${TS[@]}"
+		T_TSHARK=$(median "$first" "${M_WALL_LIST[@]}")
+		TSHARK_NOTE="median of $RUNS runs"
+	fi
+fi
+
+# --- the table -----------------------------------------------------------
+
+FAILS=0
+ROWS=()
+# row FIGURE MEASURED UNIT OP TARGET: OP is le (measured <= target) or ge.
+row() {
+	local fig="$1" val="$2" unit="$3" op="$4" tgt="$5" ratio verdict sym
+	if [[ -z "$val" ]]; then
+		ROWS+=("$(printf '%-44s %14s %16s %7s  %s' "$fig" "n/a" "" "" "SKIP")")
+		return
+	fi
+	ratio=$(awk -v v="$val" -v t="$tgt" 'BEGIN {printf "%.2f", v/t}')
+	if [[ "$op" == le ]]; then
+		sym="<="
+		verdict=$(awk -v v="$val" -v t="$tgt" 'BEGIN {print (v <= t) ? "PASS" : "FAIL"}')
+	else
+		sym=">="
+		verdict=$(awk -v v="$val" -v t="$tgt" 'BEGIN {print (v >= t) ? "PASS" : "FAIL"}')
+	fi
+	if [[ "$verdict" == FAIL ]]; then FAILS=$((FAILS + 1)); fi
+	ROWS+=("$(printf '%-44s %10s %-3s %3s %8s %-3s %7s  %s' "$fig" "$val" "$unit" "$sym" "$tgt" "$unit" "$ratio" "$verdict")")
+}
+fmt() { awk -v v="$1" -v p="${2:-2}" 'BEGIN {printf "%.*f", p, v}'; }
+
+row "main job / bare walk" "$(fmt "$(awk -v a="$T_MAIN" -v b="$T_BARE" 'BEGIN {print a/b}')")" "x" le 3
+if [[ -n "$T_TSHARK" ]]; then
+	row "speedup over tshark" "$(fmt "$(awk -v a="$T_TSHARK" -v b="$T_MAIN" 'BEGIN {print a/b}')" 1)" "x" ge 50
+else
+	row "speedup over tshark ($TSHARK_NOTE)" "" "" ge 50
+fi
+if [[ -n "$T_2" ]]; then
+	row "speedup 2 threads over 1" "$(fmt "$(awk -v a="$T_1" -v b="$T_2" 'BEGIN {print a/b}')")" "x" ge 1.4
+else
+	row "speedup 2 threads over 1 (1 core)" "" "" ge 1.4
+fi
+row "peak RSS, big capture" "$(mib "$RSS_BIG")" "MiB" le 128
+row "peak RSS big / small capture" "$(fmt "$(awk -v a="$RSS_BIG" -v b="$RSS_SMALL" 'BEGIN {print a/b}')")" "x" le 1.5
+row "frame rows/s with --csv" "$(fmt "$(awk -v n="$FRAME_ROWS" -v t="$T_CSV" 'BEGIN {print n/t/1e6}')")" "M/s" ge 2
+row "log reading, 1 thread" "$(fmt "$(awk -v n="$LOG_BYTES" -v t="$T_LOG" 'BEGIN {print n/t/1e6}')" 0)" "MB/s" ge 300
+
+echo
+echo "wsforensics bench: capture $SIZE ($BIG_BYTES bytes), small $SMALL_SIZE ($SMALL_BYTES bytes), log $LOG_SIZE, seed $SEED, $NPROC cores, median of $RUNS run(s)"
+echo "  bare walk $(fmt "$T_BARE" 3) s ($(fmt "$(awk -v n="$BIG_BYTES" -v t="$T_BARE" 'BEGIN {print n/t/1e6}')" 0) MB/s); main $(fmt "$T_MAIN" 3) s ($(fmt "$(awk -v n="$BIG_BYTES" -v t="$T_MAIN" 'BEGIN {print n/t/1e6}')" 0) MB/s)"
+echo "  --threads 1 $(fmt "$T_1" 3) s${T_2:+, --threads 2 $(fmt "$T_2" 3) s}"
+echo "  --csv $(fmt "$T_CSV" 3) s for $FRAME_ROWS frame rows; over the summary-only run it costs $(fmt "$(awk -v a="$T_CSV" -v b="$T_MAIN" 'BEGIN {print a-b}')" 3) s ($(fmt "$(awk -v n="$FRAME_ROWS" -v a="$T_CSV" -v b="$T_MAIN" 'BEGIN {print (a > b) ? n/(a-b)/1e6 : 0}')") M frame rows/s marginal; $(fmt "$(awk -v n="$BIG_BYTES" -v f="$FRAME_ROWS" 'BEGIN {print (f > 0) ? n/f : 0}')" 0) capture bytes per frame)"
+echo "  peak RSS big $(mib "$RSS_BIG") MiB, small $(mib "$RSS_SMALL") MiB"
+echo "  tshark: ${T_TSHARK:+$(fmt "$T_TSHARK" 1) s, }$TSHARK_NOTE"
+echo "  log: $(fmt "$T_LOG" 3) s wall on 1 parsing thread, $(fmt "$CPU_LOG") s CPU ($(fmt "$(awk -v n="$LOG_BYTES" -v t="$CPU_LOG" 'BEGIN {print (t > 0) ? n/t/1e6 : 0}')" 0) MB per CPU-second, reader thread included)"
+echo
+printf '%-44s %14s %16s %7s  %s\n' "figure" "measured" "target" "ratio" "result"
+printf '%s\n' "${ROWS[@]}"
+echo
+if ((FAILS > 0)); then
+	echo "$FAILS figure(s) FAIL"
+	[[ "$STRICT" == 0 ]] || exit 1
+else
+	echo "all figures PASS"
+fi
