@@ -210,6 +210,8 @@ pub enum Cell<'a> {
     /// Seconds and other fractions; six decimals in CSV.
     Float(f64),
     Bool(bool),
+    /// A time, as UTC RFC 3339 with microseconds.
+    Ts(Timestamp),
     /// An empty cell: the value does not apply or is unknown.
     Null,
 }
@@ -224,7 +226,7 @@ impl<'a> Cell<'a> {
     }
 
     fn ts(t: Timestamp) -> Cell<'a> {
-        Cell::Str(Cow::Owned(t.rfc3339_micros()))
+        Cell::Ts(t)
     }
 
     fn int<T: Into<u64>>(v: Option<T>) -> Cell<'a> {
@@ -247,7 +249,32 @@ impl<'a> Cell<'a> {
             Cell::Int(n) => Cow::Owned(n.to_string()),
             Cell::Float(x) => Cow::Owned(format!("{x:.6}")),
             Cell::Bool(v) => Cow::Borrowed(b(*v)),
+            Cell::Ts(t) => Cow::Owned(t.rfc3339_micros()),
             Cell::Null => Cow::Borrowed(""),
+        }
+    }
+
+    /// Appends the cell's CSV text to `out` (what [`Cell::to_csv`] gives,
+    /// without an allocation per cell).
+    fn push_csv(&self, opts: CsvOptions, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Cell::Str(s) => out.push_str(s),
+            Cell::Text(s) => {
+                if needs_guard(s, opts) {
+                    out.push('\'');
+                }
+                out.push_str(s);
+            }
+            Cell::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Cell::Float(x) => {
+                let _ = write!(out, "{x:.6}");
+            }
+            Cell::Bool(v) => out.push_str(b(*v)),
+            Cell::Ts(t) => t.push_rfc3339_micros(out),
+            Cell::Null => {}
         }
     }
 
@@ -260,6 +287,7 @@ impl<'a> Cell<'a> {
         match self {
             Cell::Str(s) | Cell::Text(s) if s.is_empty() => Value::Null,
             Cell::Str(s) | Cell::Text(s) => Value::String(s.to_string()),
+            Cell::Ts(t) => Value::String(t.rfc3339_micros()),
             Cell::Int(n) => Value::from(*n),
             Cell::Float(x) => {
                 let shown: f64 = format!("{x:.6}").parse().unwrap_or(*x);
@@ -275,16 +303,38 @@ fn b(v: bool) -> &'static str {
     if v { "true" } else { "false" }
 }
 
-/// Writes one row of cells.
+/// Writes one row of cells. The cells' text goes into one buffer, `ends`
+/// records where each stops (both reused across rows).
 pub fn write_cells<W: std::io::Write>(w: &mut csv::Writer<W>, cells: &[Cell<'_>], opts: CsvOptions) -> csv::Result<()> {
-    let fields: Vec<Cow<'_, str>> = cells.iter().map(|c| c.to_csv(opts)).collect();
-    w.write_record(fields.iter().map(|f| f.as_bytes()))
+    ROW_BUFFER.with_borrow_mut(|(text, ends)| {
+        text.clear();
+        ends.clear();
+        for c in cells {
+            c.push_csv(opts, text);
+            ends.push(text.len());
+        }
+        let mut start = 0;
+        let fields = ends.iter().map(|&end| {
+            let f = text.as_bytes().get(start..end).unwrap_or_default();
+            start = end;
+            f
+        });
+        w.write_record(fields)
+    })
+}
+
+thread_local! {
+    static ROW_BUFFER: std::cell::RefCell<(String, Vec<usize>)> = const { std::cell::RefCell::new((String::new(), Vec::new())) };
+}
+
+fn needs_guard(s: &str, opts: CsvOptions) -> bool {
+    !opts.raw && s.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// Neutralizes a cell that a spreadsheet would evaluate (OWASP "CSV
 /// injection"): a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` in front.
 pub fn safe_text(s: &str, opts: CsvOptions) -> String {
-    if !opts.raw && s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
+    if needs_guard(s, opts) { format!("'{s}") } else { s.to_string() }
 }
 
 impl CsvWriter {
