@@ -18,10 +18,12 @@
 //!
 //! The file is read through pcap-parser's streaming readers
 //! ([`LegacyPcapReader`], [`PcapNGReader`]): a fixed buffer, refilled as it is
-//! consumed, grown only when one block needs more, never past
-//! [`MAX_BLOCK_LEN`]. Before a record or block is handed to pcap-parser, its
-//! header is checked here, so a damaged length can never make the reader ask
-//! for gigabytes or loop forever.
+//! consumed, never larger than [`BUFFER_CAPACITY`] (1 MiB) for the default
+//! capacity: pcapng blocks whose content is read have a size bounded by it
+//! (a longer length is damage), and larger blocks of the types whose content
+//! is not used are skipped as they stream past. Before a record or block is
+//! handed to pcap-parser, its header is checked here, so a damaged length
+//! can never make the reader ask for gigabytes or loop forever.
 //!
 //! For pcap, records are parsed with [`PcapReaderIterator::next`]. For pcapng
 //! the reader is used for buffering only (`data`, `consume`, `refill`,
@@ -44,8 +46,10 @@ use crate::model::{PacketIndex, Timestamp};
 
 /// Initial size of each file's read buffer.
 pub(super) const BUFFER_CAPACITY: usize = 1 << 20;
-/// Largest pcapng block the reader accepts (the buffer grows up to this).
-/// A longer block length is treated as corrupt framing.
+/// Largest pcapng block the reader accepts; a longer block length is
+/// treated as corrupt framing. Only blocks whose content is not used (name
+/// resolution, decryption secrets, custom, unknown) may be this large, and
+/// they are skipped as they stream past, never buffered whole.
 pub const MAX_BLOCK_LEN: u32 = 256 << 20;
 /// Largest captured length of a single packet: 262144 bytes, the largest
 /// snapshot length libpcap and Wireshark use for any link type.
@@ -84,6 +88,22 @@ fn min_block_len(block_type: u32) -> u32 {
         SPB_TYPE => 16,
         ISB_TYPE => 24,
         _ => 12,
+    }
+}
+
+/// Largest believable total length of a block of this type. Blocks whose
+/// size follows from their content cannot be larger than the read buffer
+/// ([`BUFFER_CAPACITY`], 1 MiB): a packet block holds at most
+/// [`MAX_CAPLEN`] bytes of packet and a few options, a section, interface
+/// or statistics block only options. A longer length in one of these
+/// headers is damage, found without reading (and buffering) that many
+/// bytes. Other blocks (name resolution, decryption secrets, custom,
+/// unknown) may legitimately be large and are only bounded by
+/// [`MAX_BLOCK_LEN`].
+fn max_block_len(block_type: u32) -> u32 {
+    match block_type {
+        SHB_TYPE | IDB_TYPE | ISB_TYPE | EPB_TYPE | SPB_TYPE | OPB_TYPE => BUFFER_CAPACITY as u32,
+        _ => MAX_BLOCK_LEN,
     }
 }
 
@@ -274,12 +294,15 @@ impl RecHdr {
     /// below the caplen (give or take 64 bytes: some writers count a cooked
     /// header in one and not the other), and a timestamp near `near`.
     fn plausible(&self, st: &PcapState, near: Option<Timestamp>) -> bool {
+        self.plausible_framing(st, near) && self.orig_len.saturating_add(64) >= self.caplen && self.orig_len <= MAX_ORIG_LEN
+    }
+
+    /// [`RecHdr::plausible`] without the original length.
+    fn plausible_framing(&self, st: &PcapState, near: Option<Timestamp>) -> bool {
         let frac_max = if st.nanos { 1_000_000_000 } else { 1_000_000 };
         self.ts_frac < frac_max
             && self.caplen >= 1
             && self.caplen <= st.caplen_limit()
-            && self.orig_len.saturating_add(64) >= self.caplen
-            && self.orig_len <= MAX_ORIG_LEN
             && near.is_none_or(|t| self.ts(st.nanos).0.abs_diff(t.0) <= RESYNC_TS_WINDOW_NS)
     }
 }
@@ -568,6 +591,22 @@ impl FileReader {
         }
     }
 
+    /// Consumes up to `n` bytes without holding more than the buffer;
+    /// returns how many there were (fewer only at end of file).
+    fn skip(&mut self, n: usize) -> Result<usize, Error> {
+        let mut done = 0;
+        while done < n {
+            let avail = self.fill((n - done).min(self.capacity))?;
+            if avail == 0 {
+                break;
+            }
+            let k = avail.min(n - done);
+            self.reader.consume(k);
+            done += k;
+        }
+        Ok(done)
+    }
+
     /// Bytes left in the file from the current position, when known.
     fn remaining(&self) -> Option<u64> {
         self.size.map(|s| s.saturating_sub(self.position()))
@@ -654,7 +693,14 @@ impl FileReader {
 
     /// Why a record's caplen cannot be believed, if it cannot. A caplen
     /// above the file's snapshot length is believed only when the record
-    /// after it (or the end of the file) is where it says.
+    /// after it (or the end of the file) is where it says. So is a caplen
+    /// above the record's own original length (a snapshot only ever
+    /// shortens a packet; 64 bytes of slack as in [`RecHdr::plausible`]),
+    /// except that one running past the end of the file is not taken for a
+    /// truncated record: a flipped bit in a caplen must not make the reader
+    /// give up the rest of the file as "truncated". (For that check the
+    /// next record's own original length is not looked at: a writer that
+    /// leaves original lengths wrong, 0 say, has every record read.)
     fn pcap_caplen_problem(&mut self, st: &PcapState, h: &RecHdr, need: usize) -> Result<Option<String>, Error> {
         if h.caplen > MAX_CAPLEN {
             return Ok(Some(format!(
@@ -662,16 +708,27 @@ impl FileReader {
                 h.caplen, MAX_CAPLEN
             )));
         }
-        if st.snaplen == 0 || h.caplen <= st.snaplen {
+        let above_snaplen = st.snaplen != 0 && h.caplen > st.snaplen;
+        let above_orig_len = h.orig_len.saturating_add(64) < h.caplen;
+        if !above_snaplen && !above_orig_len {
             return Ok(None);
         }
         let avail = self.fill(need + st.hdr_len)?;
         let exhausted = self.reader.reader_exhausted();
         let next_ok = match RecHdr::at(self.reader.data(), need, st) {
-            Some(next) => next.plausible(st, Some(h.ts(st.nanos))),
-            None => exhausted && avail <= need,
+            Some(next) if above_snaplen => next.plausible(st, Some(h.ts(st.nanos))),
+            Some(next) => next.plausible_framing(st, Some(h.ts(st.nanos))),
+            // Ends exactly at the end of the file; or, for a caplen only
+            // above the snapshot length, cut by the end of the file.
+            None => exhausted && (avail == need || (avail < need && !above_orig_len)),
         };
-        Ok((!next_ok).then(|| format!("corrupt record header: caplen {} is above the file's snapshot length {}", h.caplen, st.snaplen)))
+        Ok((!next_ok).then(|| {
+            if above_orig_len {
+                format!("corrupt record header: caplen {} is above the record's original length {}", h.caplen, h.orig_len)
+            } else {
+                format!("corrupt record header: caplen {} is above the file's snapshot length {}", h.caplen, st.snaplen)
+            }
+        }))
     }
 
     fn resync_pcap(
@@ -704,7 +761,7 @@ impl FileReader {
                 None => Cand::NeedMore,
             }
         };
-        self.resync(offset, 1, problem, check, notices, after)
+        self.resync(offset, 1, problem, check, notices, after, None)
     }
 
     // -----------------------------------------------------------------------
@@ -784,16 +841,70 @@ impl FileReader {
             if let Some(left) = self.remaining()
                 && u64::from(blen) > left
             {
-                self.notice(
-                    notices,
-                    offset,
-                    after,
+                // Past the end of the file: a capture cut while writing, or
+                // a damaged length with good blocks after it. A plausible
+                // block further on tells the second; without one, it is
+                // reported as the truncation it most likely is.
+                let problem = format!("corrupt block header: block type {btype:#x} claims {blen} bytes, {left} left in file");
+                let truncated = (
                     CaptureNoticeKind::Truncated,
                     format!("truncated block: header says {blen} bytes, {left} left in file (capture cut while writing?)"),
                 );
+                if self.resync_ng_or(offset, problem, section_be, n_ifaces, notices, after, Some(truncated))? {
+                    continue;
+                }
+                return Ok(false);
+            }
+            let max = max_block_len(btype);
+            if blen > max {
+                // Checked before any byte of the block is buffered: a bogus
+                // length must not grow the read buffer to its size.
+                let problem = format!(
+                    "corrupt block header: block type {btype:#x} claims {blen} bytes (more than the {max}-byte limit for its type)"
+                );
+                if self.resync_ng(offset, problem, section_be, n_ifaces, notices, after)? {
+                    continue;
+                }
                 return Ok(false);
             }
             let len = blen as usize;
+            if len > self.capacity && max_block_len(btype) == MAX_BLOCK_LEN {
+                // A large block whose content is never used (name
+                // resolution, decryption secrets, custom, unknown): skipped
+                // as it streams past instead of growing the buffer to hold
+                // it, so no length read from a file sizes an allocation
+                // beyond the 1 MiB of the bounded block types. Its trailer
+                // is still checked; a mismatch can only be reported, since
+                // the bytes to scan again are gone.
+                let skipped = self.skip(len - 4)?;
+                let avail = if skipped == len - 4 { self.fill(4)? } else { 0 };
+                if avail < 4 {
+                    let left = skipped + avail;
+                    self.notice(
+                        notices,
+                        offset,
+                        after,
+                        CaptureNoticeKind::Truncated,
+                        format!("truncated block: header says {blen} bytes, {left} left in file (capture cut while writing?)"),
+                    );
+                    return Ok(false);
+                }
+                let trailer = u32_at(self.reader.data(), 0, be);
+                self.reader.consume(4);
+                if trailer != Some(blen) {
+                    let end = trailer.map_or_else(|| "nothing".to_string(), |t| t.to_string());
+                    self.notice(
+                        notices,
+                        offset,
+                        after,
+                        CaptureNoticeKind::Corrupt { resumed_at: Some(offset + u64::from(blen)) },
+                        format!("corrupt block: length {blen} at the start, {end} at the end; block of type {btype:#x} skipped"),
+                    );
+                } else if !is_known_block_type(btype) {
+                    self.unknown_blocks += 1;
+                }
+                continue;
+            }
             let avail = self.fill(len)?;
             if avail < len {
                 self.notice(
@@ -813,16 +924,20 @@ impl FileReader {
                     // numbering apply to what follows.
                     self.start_section(be);
                 }
+                // One of the two lengths is damaged. Skipping `blen` bytes
+                // is right only if it is the trailer; scanning from the
+                // block's start finds the next block in both cases (and
+                // never skips good blocks after a damaged length).
                 let end = trailer.map_or_else(|| "nothing".to_string(), |t| t.to_string());
-                self.notice(
-                    notices,
-                    offset,
-                    after,
-                    CaptureNoticeKind::Corrupt { resumed_at: Some(offset + u64::from(blen)) },
-                    format!("corrupt block: length {blen} at the start, {end} at the end; block of type {btype:#x} skipped"),
-                );
-                self.reader.consume(len);
-                continue;
+                let problem = format!("corrupt block: length {blen} at the start, {end} at the end (block type {btype:#x})");
+                let (section_be, n_ifaces) = match &self.format {
+                    Format::Ng(ng) => (ng.big_endian, ng.ifaces.len()),
+                    Format::Pcap(_) => (be, 0),
+                };
+                if self.resync_ng(offset, problem, section_be, n_ifaces, notices, after)? {
+                    continue;
+                }
+                return Ok(false);
             }
             let outcome = match &self.format {
                 Format::Ng(ng) => Self::ng_block(data, len, be, btype, ng, pkt),
@@ -1000,6 +1115,22 @@ impl FileReader {
         notices: &mut Vec<CaptureNotice>,
         after: Option<PacketIndex>,
     ) -> Result<bool, Error> {
+        self.resync_ng_or(offset, problem, section_be, n_ifaces, notices, after, None)
+    }
+
+    /// [`Self::resync_ng`], with the notice to give instead when no block
+    /// is found (`give_up`).
+    #[allow(clippy::too_many_arguments)]
+    fn resync_ng_or(
+        &mut self,
+        offset: u64,
+        problem: String,
+        section_be: bool,
+        n_ifaces: usize,
+        notices: &mut Vec<CaptureNotice>,
+        after: Option<PacketIndex>,
+        give_up: Option<(CaptureNoticeKind, String)>,
+    ) -> Result<bool, Error> {
         // Only blocks that fit the buffer as it is can be verified here.
         let max_len = self.capacity;
         let check = move |d: &[u8], i: usize, eof: bool| -> Cand {
@@ -1020,7 +1151,12 @@ impl FileReader {
             let (Some(btype), Some(blen)) = (u32_at(d, i, be), u32_at(d, i + 4, be)) else {
                 return more;
             };
-            if !is_known_block_type(btype) || blen < min_block_len(btype) || !blen.is_multiple_of(4) || blen as usize > max_len {
+            if !is_known_block_type(btype)
+                || blen < min_block_len(btype)
+                || !blen.is_multiple_of(4)
+                || blen as usize > max_len
+                || blen > max_block_len(btype)
+            {
                 return Cand::No;
             }
             if btype == EPB_TYPE {
@@ -1036,7 +1172,7 @@ impl FileReader {
                 None => more,
             }
         };
-        self.resync(offset, 4, problem, check, notices, after)
+        self.resync(offset, 4, problem, check, notices, after, give_up)
     }
 
     // -----------------------------------------------------------------------
@@ -1044,8 +1180,10 @@ impl FileReader {
 
     /// Scans forward from the damaged record at the start of the buffer
     /// (file offset `offset`), `step` bytes at a time, for a position where
-    /// `check` trusts the framing again. Records one notice either way.
+    /// `check` trusts the framing again. Records one notice either way
+    /// (`give_up`, when given, is the one recorded if nothing is found).
     /// Returns whether reading can go on.
+    #[allow(clippy::too_many_arguments)]
     fn resync<F>(
         &mut self,
         offset: u64,
@@ -1054,6 +1192,7 @@ impl FileReader {
         check: F,
         notices: &mut Vec<CaptureNotice>,
         after: Option<PacketIndex>,
+        give_up: Option<(CaptureNoticeKind, String)>,
     ) -> Result<bool, Error>
     where
         F: Fn(&[u8], usize, bool) -> Cand,
@@ -1103,13 +1242,13 @@ impl FileReader {
                     None => "the rest of the file".to_string(),
                 };
                 let how_far = if eof { "before the end of the file".to_string() } else { format!("in {scanned} bytes") };
-                self.notice(
-                    notices,
-                    offset,
-                    after,
-                    CaptureNoticeKind::Corrupt { resumed_at: None },
-                    format!("{problem}; no plausible record found {how_far}: {rest} ignored"),
-                );
+                let (kind, message) = give_up.unwrap_or_else(|| {
+                    (
+                        CaptureNoticeKind::Corrupt { resumed_at: None },
+                        format!("{problem}; no plausible record found {how_far}: {rest} ignored"),
+                    )
+                });
+                self.notice(notices, offset, after, kind, message);
                 return Ok(false);
             }
             if !eof && self.reader.refill().is_err() {

@@ -9,8 +9,9 @@
 //! this module knows nothing of the bytes inside a packet.
 //!
 //! Files are streamed, never loaded whole: each open file has one read
-//! buffer (1 MiB, grown only for a larger pcapng block, up to
-//! [`MAX_BLOCK_LEN`]). Formats: pcap with microsecond or nanosecond
+//! buffer (1 MiB; a pcapng block larger than that is damage, or skipped as
+//! it streams past when its content is not used, up to [`MAX_BLOCK_LEN`]).
+//! Formats: pcap with microsecond or nanosecond
 //! timestamps in either byte order, and the "modified" pcap variant
 //! (draft-ietf-opsawg-pcap); pcapng with any number of sections and
 //! interfaces, each interface with its own link type, `if_tsresol` and

@@ -839,3 +839,145 @@ fn reader_can_move_between_threads() {
     send_sync::<Packet>();
     send_sync::<CaptureNotice>();
 }
+
+// --- bogus lengths that fit in the file ------------------------------------------
+
+/// Reads `bytes` as a pcapng through a reader with a 4 KiB buffer; returns
+/// the first payload byte of each packet, the notices and the buffer size
+/// at the end.
+fn read_small_buffer(name: &str, bytes: &[u8]) -> (Vec<u8>, Vec<CaptureNotice>, usize, u64) {
+    let t = Tmp::new();
+    let p = t.write(name, bytes);
+    let mut fr = file::FileReader::open(&p, 0, 4096).unwrap();
+    let mut pkt = Packet::default();
+    let mut notices = Vec::new();
+    let mut seen = Vec::new();
+    while fr.read_packet(&mut pkt, &mut notices, None).unwrap() {
+        seen.push(pkt.data[0]);
+    }
+    (seen, notices, fr.capacity_for_tests(), fr.unknown_blocks())
+}
+
+#[test]
+fn pcapng_packet_block_longer_than_any_packet_is_corrupt_without_allocating() {
+    // An EPB whose length (2 MiB) fits in the file but is more than a
+    // packet block can need: resynchronised at once, not buffered, and the
+    // blocks it would have swallowed are read.
+    let mut v = shb(false);
+    v.extend(idb(false, 1, 0, None, None));
+    v.extend(epb(false, 0, 1, &[1; 60], 60));
+    let bad_at = v.len();
+    let mut bad = epb(false, 0, 2, &[2; 60], 60);
+    bad[4..8].copy_from_slice(&(2u32 << 20).to_le_bytes());
+    v.extend(bad);
+    let good_at = v.len();
+    for i in 0..40_000u32 {
+        v.extend(epb(false, 0, 3 + u64::from(i), &[3; 60], 60));
+    }
+    assert!(v.len() > good_at + (2 << 20));
+    let (seen, notices, capacity, _) = read_small_buffer("long-epb.pcapng", &v);
+    assert_eq!(seen.len(), 40_001);
+    assert_eq!(capacity, 4096, "the buffer must not grow for a bogus length");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].offset, bad_at as u64);
+    assert_eq!(notices[0].kind, CaptureNoticeKind::Corrupt { resumed_at: Some(good_at as u64) });
+    assert!(notices[0].message.contains("claims 2097152 bytes (more than the 1048576-byte limit for its type)"), "{}", notices[0].message);
+}
+
+#[test]
+fn pcapng_length_past_the_end_with_blocks_after_it_is_corruption() {
+    // A damaged length that runs past the end of the file, with good
+    // blocks after the damage: not a truncation; they are read.
+    let mut v = shb(false);
+    v.extend(idb(false, 1, 0, None, None));
+    let bad_at = v.len();
+    let mut bad = epb(false, 0, 1, &[1; 60], 60);
+    bad[4..8].copy_from_slice(&(64u32 << 10).to_le_bytes());
+    v.extend(bad);
+    let good_at = v.len();
+    v.extend(epb(false, 0, 2, &[2; 60], 60));
+    v.extend(epb(false, 0, 3, &[3; 60], 60));
+    let (seen, notices, _, _) = read_small_buffer("past-end.pcapng", &v);
+    assert_eq!(seen, [2, 3]);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!((notices[0].offset, notices[0].kind), (bad_at as u64, CaptureNoticeKind::Corrupt { resumed_at: Some(good_at as u64) }));
+    assert!(
+        notices[0].message.starts_with("corrupt block header: block type 0x6 claims 65536 bytes, 276 left in file"),
+        "{}",
+        notices[0].message
+    );
+}
+
+#[test]
+fn pcapng_large_unused_blocks_stream_past_without_growing_the_buffer() {
+    let mut v = shb(false);
+    v.extend(idb(false, 1, 0, None, None));
+    v.extend(epb(false, 0, 1, &[1; 60], 60));
+    // A legitimate 100 KB Name Resolution Block and unknown block.
+    v.extend(ng_block(false, 4, &vec![0x55; 100_000]));
+    v.extend(ng_block(false, 0x0F0F, &vec![0x66; 100_000]));
+    v.extend(epb(false, 0, 2, &[2; 60], 60));
+    // A Name Resolution Block whose length is damaged (3 MiB, within the
+    // file): skipped as it streams, its trailer found wrong.
+    let bad_at = v.len();
+    let mut bad = ng_block(false, 4, &[0x77; 64]);
+    bad[4..8].copy_from_slice(&(3u32 << 20).to_le_bytes());
+    v.extend(bad);
+    for i in 0..60_000u32 {
+        v.extend(epb(false, 0, 3 + u64::from(i), &[3; 60], 60));
+    }
+    let (seen, notices, capacity, unknown) = read_small_buffer("nrb.pcapng", &v);
+    assert_eq!(capacity, 4096, "no block is buffered whole");
+    assert_eq!(unknown, 1);
+    assert_eq!(&seen[..2], [1, 2]);
+    assert!(seen.len() > 2 && seen.len() < 60_002, "{}", seen.len());
+    assert_eq!(notices[0].offset, bad_at as u64);
+    assert_eq!(notices[0].kind, CaptureNoticeKind::Corrupt { resumed_at: Some(bad_at as u64 + (3 << 20)) });
+    assert!(notices[0].message.starts_with("corrupt block: length 3145728 at the start"), "{}", notices[0].message);
+    // Reading went on from there: it landed inside a packet block, so one
+    // more notice finds the next block.
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert_eq!(notices[1].offset, bad_at as u64 + (3 << 20));
+    assert!(matches!(notices[1].kind, CaptureNoticeKind::Corrupt { resumed_at: Some(_) }), "{notices:?}");
+}
+
+#[test]
+fn pcap_original_lengths_left_at_zero_are_read() {
+    // Some writers leave the original length 0: caplen is then "above" it
+    // in every record, which alone is no damage.
+    let mut v = pcap_header(false, false, 65535, 1);
+    for i in 0..5u8 {
+        v.extend(pcap_record(false, 1_700_000_000, u32::from(i), &[i; 100], 0));
+    }
+    let t = Tmp::new();
+    let (pkts, notices) = read_paths(&[t.write("orig0.pcap", &v)]);
+    assert!(notices.is_empty(), "{notices:?}");
+    assert_eq!(pkts.len(), 5);
+}
+
+#[test]
+fn pcap_caplen_above_its_original_length_and_past_the_end_is_corrupt() {
+    // A flipped bit makes record 2's caplen 65636 (under the snapshot
+    // length, far above its original length 100, past the end of the
+    // file): the rest of the file is still read.
+    let mut v = pcap_header(false, false, 262_144, 1);
+    let mut offsets = Vec::new();
+    for i in 0..5u8 {
+        offsets.push(v.len());
+        v.extend(pcap_record(false, 1_700_000_000, u32::from(i), &[i; 100], 100));
+    }
+    v[offsets[2] + 10] ^= 0x01;
+    let t = Tmp::new();
+    let (pkts, notices) = read_paths(&[t.write("flip.pcap", &v)]);
+    assert_eq!(pkts.iter().map(|p| p.data[0]).collect::<Vec<_>>(), [0, 1, 3, 4]);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(
+        (notices[0].offset, notices[0].kind),
+        (offsets[2] as u64, CaptureNoticeKind::Corrupt { resumed_at: Some(offsets[3] as u64) })
+    );
+    assert!(
+        notices[0].message.starts_with("corrupt record header: caplen 65636 is above the record's original length 100"),
+        "{}",
+        notices[0].message
+    );
+}

@@ -43,3 +43,6 @@ pub mod opcode {
         matches!(op, CONTINUATION | TEXT | BINARY | CLOSE | PING | PONG)
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -157,11 +157,13 @@ impl Utf8Validator {
     /// as the bytes seen make the message invalid, and the same error on
     /// every later call.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Utf8Error> {
+        let base = self.len;
+        // Counted before the early return below, so that `len` is every
+        // byte fed, after an error too (as documented).
+        self.len = self.len.saturating_add(chunk.len() as u64);
         if let Some(e) = self.error {
             return Err(e);
         }
-        let base = self.len;
-        self.len = self.len.saturating_add(chunk.len() as u64);
         let mut rest = chunk;
         let mut pos = base;
         // Finish the code point left open by the previous chunk.
