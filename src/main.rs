@@ -13,6 +13,7 @@ use wsforensics::correlate::{CloseTarget, ConnTimes, MatchOptions, investigate};
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, Progress, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
 use wsforensics::report::filter::{ConnectionSelector, EndpointPattern, FilteredSink, RecordFilter, TimeBound};
+use wsforensics::report::incident::IncidentCollector;
 use wsforensics::report::json::JsonWriter;
 use wsforensics::report::redact;
 use wsforensics::report::summary::{CaptureTotals, Paint, Summary, render_text};
@@ -30,6 +31,8 @@ Examples:
                                                 closes by code in a window (times after the capture start, or RFC 3339)
   wsforensics capture.pcap --json | jq 'select(.type == \"close\")'
                                                 JSON Lines for jq and log pipelines
+  wsforensics capture.pcap --log server.log --html report.html --markdown postmortem.md
+                                                an incident report to open in a browser, a summary for the postmortem
   wsforensics capture.pcap --redact --csv out/  share the results without header values, close reasons or payloads
   wsforensics explain 1002 1011                 two close codes side by side (--lang ar for Arabic)
   wsforensics completions bash > /etc/bash_completion.d/wsforensics
@@ -111,6 +114,14 @@ struct AnalyzeArgs {
     /// (the text summary is then left out).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     json: Option<PathBuf>,
+    /// Write a self-contained HTML report (timeline, close histogram,
+    /// drill-down per close with its evidence and stack trace, tables) to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Write a postmortem-ready Markdown summary (problem closes, causes,
+    /// evidence, open questions) to FILE.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
     /// Write text from the traffic into CSV cells as is (no formula-injection guard).
     #[arg(long)]
     raw_csv: bool,
@@ -202,11 +213,16 @@ struct Outputs {
     summary: Summary,
     csv: Option<CsvWriter>,
     json: Option<JsonWriter<Box<dyn Write>>>,
+    /// What the HTML and Markdown reports need (`--html`, `--markdown`).
+    incident: Option<IncidentCollector>,
     error: Option<wsforensics::error::Error>,
     /// Closes of the connection whose record comes next.
     pending_closes: Vec<CloseRecord>,
     targets: Vec<CloseTarget>,
     conns: Vec<ConnTimes>,
+    /// Whether log matching will run (targets and connection times are
+    /// only kept then: they grow with the connections of the capture).
+    matching: bool,
     /// Counts for `--fail-on`.
     violations: u64,
     internal_errors: u64,
@@ -243,19 +259,25 @@ impl Outputs {
 impl RecordSink for Outputs {
     fn connection(&mut self, mut rec: ConnectionRecord) {
         for close in self.pending_closes.drain(..) {
-            if close.conn_id == rec.conn_id
+            if self.matching
+                && close.conn_id == rec.conn_id
                 && let Some(t) = CloseTarget::from_records(&rec, &close)
             {
                 self.targets.push(t);
             }
         }
-        self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+        if self.matching {
+            self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+        }
         if self.redact {
             redact::connection(&mut rec);
         }
         self.summary.connection(&rec);
         self.write(|w| w.connection(&rec));
         self.write_json(|j| j.connection(&rec));
+        if let Some(i) = self.incident.as_mut() {
+            i.connection(rec);
+        }
     }
     fn frame(&mut self, mut rec: FrameRecord) {
         if self.redact {
@@ -264,11 +286,17 @@ impl RecordSink for Outputs {
         self.summary.frame(&rec);
         self.write(|w| w.frame(&rec));
         self.write_json(|j| j.frame(&rec));
+        if let Some(i) = self.incident.as_mut() {
+            i.frame(rec);
+        }
     }
     fn message(&mut self, rec: MessageRecord) {
         self.summary.message(&rec);
         self.write(|w| w.message(&rec));
         self.write_json(|j| j.message(&rec));
+        if let Some(i) = self.incident.as_mut() {
+            i.message(rec);
+        }
     }
     fn close(&mut self, rec: CloseRecord) {
         self.internal_errors += u64::from(rec.reported_code == 1011 && rec.initiator);
@@ -280,6 +308,9 @@ impl RecordSink for Outputs {
         self.summary.close(&shown);
         self.write(|w| w.close(&shown));
         self.write_json(|j| j.close(&shown));
+        if let Some(i) = self.incident.as_mut() {
+            i.close(shown);
+        }
         self.pending_closes.push(rec);
     }
     fn violation(&mut self, mut rec: ViolationRecord) {
@@ -290,6 +321,9 @@ impl RecordSink for Outputs {
         self.summary.violation(&rec);
         self.write(|w| w.violation(&rec));
         self.write_json(|j| j.violation(&rec));
+        if let Some(i) = self.incident.as_mut() {
+            i.violation(rec);
+        }
     }
     fn finding(&mut self, mut rec: Finding) {
         if self.redact {
@@ -298,6 +332,9 @@ impl RecordSink for Outputs {
         self.summary.finding(&rec);
         self.write(|w| w.finding(&rec));
         self.write_json(|j| j.finding(&rec));
+        if let Some(i) = self.incident.as_mut() {
+            i.finding(rec);
+        }
     }
 }
 
@@ -406,10 +443,16 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         summary: Summary::default(),
         csv,
         json,
+        incident: (a.html.is_some() || a.markdown.is_some()).then(|| {
+            let mut c = IncidentCollector::new();
+            c.set_captures(&a.captures);
+            c
+        }),
         error: None,
         pending_closes: Vec::new(),
         targets: Vec::new(),
         conns: Vec::new(),
+        matching: !a.logs.is_empty(),
         violations: 0,
         internal_errors: 0,
         abnormal: 0,
@@ -470,6 +513,19 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         notices: notices.clone(),
         filter: describe_filter(&a),
     };
+    if let Some(c) = &out.incident {
+        let write = |path: &PathBuf, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| -> anyhow::Result<()> {
+            let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            f(&mut w).and_then(|()| w.flush()).with_context(|| format!("cannot write {}", path.display()))
+        };
+        if let Some(p) = &a.html {
+            write(p, &|w| wsforensics::report::html::write_html(c, &out.summary, &totals, investigation.as_ref(), w))?;
+        }
+        if let Some(p) = &a.markdown {
+            write(p, &|w| wsforensics::report::markdown::write_markdown(c, &out.summary, &totals, investigation.as_ref(), w))?;
+        }
+    }
     if let Some(mut j) = out.json.take() {
         if let Some(inv) = &investigation {
             j.matches(inv)?;

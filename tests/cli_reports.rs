@@ -344,3 +344,31 @@ fn help_has_examples_and_the_default_command() {
     let b = ok(bin().arg("analyze").arg(sample("py-echo-plain.pcap")).output().unwrap());
     assert_eq!(a, b);
 }
+
+#[test]
+fn html_and_markdown_reports_from_the_command_line() {
+    let capture = sample("py-handler-error-1011.pcap");
+    let log = sample("py-handler-error-1011.server.log");
+    let dir = tempfile::tempdir().unwrap();
+    let (html, md) = (dir.path().join("report.html"), dir.path().join("postmortem.md"));
+    ok(bin().arg(&capture).arg("--log").arg(&log).arg("--html").arg(&html).arg("--markdown").arg(&md).arg("-q").output().unwrap());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") || page.starts_with("<!doctype html>"), "{}", &page[..80]);
+    assert!(!page.contains("http://") && !page.contains("https://"), "self-contained: no URL");
+    assert!(page.contains("ZeroDivisionError"), "the matched trace is in the page's data");
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("1011") && text.contains("ZeroDivisionError") && text.contains("scenarios.py:96"), "{text}");
+    // Filters and redaction reach the reports too.
+    let red = dir.path().join("red.md");
+    ok(bin().arg(sample("py-close-codes.pcap")).args(["--redact", "-q", "--markdown"]).arg(&red).output().unwrap());
+    let clear = dir.path().join("clear.md");
+    ok(bin().arg(sample("py-close-codes.pcap")).args(["-q", "--markdown"]).arg(&clear).output().unwrap());
+    let (red, clear) = (std::fs::read_to_string(red).unwrap(), std::fs::read_to_string(clear).unwrap());
+    assert!(clear.contains("session expired"), "{clear}");
+    assert!(!red.contains("session expired") && red.contains("4001"), "{red}");
+    let only = dir.path().join("only.html");
+    ok(bin().arg(sample("py-close-codes.pcap")).args(["--code", "4001", "-q", "--html"]).arg(&only).output().unwrap());
+    let all = dir.path().join("all.html");
+    ok(bin().arg(sample("py-close-codes.pcap")).args(["-q", "--html"]).arg(&all).output().unwrap());
+    assert!(std::fs::metadata(&only).unwrap().len() < std::fs::metadata(&all).unwrap().len(), "the filtered report holds less");
+}

@@ -7,7 +7,10 @@
 pub mod csv;
 pub mod explain;
 pub mod filter;
+pub mod html;
+pub mod incident;
 pub mod json;
+pub mod markdown;
 pub mod matches;
 pub mod preview;
 pub mod redact;
