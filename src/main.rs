@@ -547,6 +547,7 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         for n in &notices {
             eprintln!("warning: {n}");
         }
+        eprintln!("warning: partial results: the damaged bytes were skipped, everything readable around them was analyzed");
     }
     let failed: Vec<String> = a
         .fail_on

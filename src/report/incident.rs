@@ -228,7 +228,7 @@ pub struct CloseEntry {
     pub server: Endpoint,
     /// Request path of the connection.
     pub path: String,
-    /// Not a normal close: anything but 1000/1001 that is not an echo of
+    /// Not a normal close: anything but 1000/1001/1005 that is not an echo of
     /// the peer's Close (see [`IncidentCollector`]).
     pub problem: bool,
     /// A 1002/1007 with well-formed bytes at the capture point (the
@@ -483,14 +483,14 @@ impl IncidentCollector {
     }
 
     /// Whether a close of a finished connection is a problem: any code but
-    /// 1000/1001, unless it just echoes the close that opened the closing
+    /// 1000/1001/1005, unless it just echoes the close that opened the closing
     /// handshake.
     fn mark_problems(closes: &mut [CloseEntry]) {
         let first = closes.iter().find(|c| c.record.initiator).map(|c| c.record.code);
         for c in closes.iter_mut() {
             let r = &c.record;
             let echo = !r.initiator && first.is_some_and(|code| code == r.code || r.code == Some(1000) || r.code.is_none());
-            c.problem = !matches!(r.reported_code, 1000 | 1001) && (!echo || is_internal_error(r));
+            c.problem = crate::report::filter::is_problem_code(r.reported_code) && (!echo || is_internal_error(r));
         }
     }
 }

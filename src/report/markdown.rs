@@ -155,7 +155,11 @@ pub fn render_markdown(r: &IncidentReport<'_>, w: &mut dyn Write) -> io::Result<
         r.connections_total, r.handshake_ok, r.handshake_failed, r.handshake_missing
     )?;
     let closed: u64 = r.endings.iter().map(|e| e.total()).sum();
-    writeln!(w, "- **Problem closes:** {} (closes other than a normal 1000/1001; {closed} connections closed)", r.problem_closes_total)?;
+    writeln!(
+        w,
+        "- **Problem closes:** {} (closes other than a normal 1000/1001 or a status-less 1005; {closed} connections closed)",
+        r.problem_closes_total
+    )?;
     if r.violations_total > 0 {
         let rules: Vec<String> = r.violations_by_rule.iter().take(12).map(|(rule, n)| format!("`{rule}` {n}")).collect();
         let more = if r.violations_by_rule.len() > 12 { ", ..." } else { "" };

@@ -202,6 +202,9 @@ pub fn render_text(s: &Summary, capture: &CaptureTotals, notes: &CloseNotes, pai
     for notice in &capture.notices {
         writeln!(w, "  {} {}", paint.tone(Tone::Warn, "capture damage:"), escape_control(notice))?;
     }
+    if !capture.notices.is_empty() {
+        writeln!(w, "  partial results: the damaged bytes were skipped, everything readable around them was analyzed")?;
+    }
     writeln!(w)?;
     writeln!(
         w,

@@ -240,7 +240,7 @@
     : [el("b", { text: fmtInt(K.internal_explained) }), " explained by a log trace · ", el("b", { text: fmtInt(K.internal_errors - K.internal_explained) }), " unexplained"];
   app.appendChild(el("section", { class: "cards" }, [
     card("Connections", fmtInt(K.connections), ["upgrades ok ", el("b", { text: fmtInt(K.handshake_ok) }), " · failed ", el("b", { text: fmtInt(K.handshake_failed) }), " · not captured ", el("b", { text: fmtInt(K.handshake_missing) })], "#0072B2"),
-    card("Problem closes", fmtInt(K.problem_closes), ["of ", el("b", { text: fmtInt(closedTotal) }), " connections that closed (not 1000/1001)"], "#D55E00"),
+    card("Problem closes", fmtInt(K.problem_closes), ["of ", el("b", { text: fmtInt(closedTotal) }), " connections that closed (not 1000/1001/1005)"], "#D55E00"),
     card("Protocol violations", fmtInt(K.violations), topRule ? ["most: ", el("b", { text: topRule.rule }), " (" + fmtInt(topRule.count) + ")"] : ["none found"], "#CC79A7"),
     card("1011 Internal Error", fmtInt(K.internal_errors), ieSub, "#E69F00"),
     card("No Close frame (1006)", fmtInt(K.abnormal), K.refused_upgrades
