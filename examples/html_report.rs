@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wsforensics::correlate::{CloseTarget, ConnTimes, MatchOptions, investigate};
+use wsforensics::correlate::{MatchOptions, TargetCollector, investigate};
 use wsforensics::logs::{LogOptions, expand_log_paths};
 use wsforensics::pipeline::{AnalysisOptions, analyze};
 use wsforensics::report::html::write_html;
@@ -27,21 +27,12 @@ use wsforensics::session::record::{CloseRecord, ConnectionRecord, Finding, Frame
 struct Sink {
     summary: Summary,
     incident: IncidentCollector,
-    pending_closes: Vec<CloseRecord>,
-    targets: Vec<CloseTarget>,
-    conns: Vec<ConnTimes>,
+    targets: TargetCollector,
 }
 
 impl RecordSink for Sink {
     fn connection(&mut self, rec: ConnectionRecord) {
-        for close in self.pending_closes.drain(..) {
-            if close.conn_id == rec.conn_id
-                && let Some(t) = CloseTarget::from_records(&rec, &close)
-            {
-                self.targets.push(t);
-            }
-        }
-        self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+        self.targets.connection(&rec);
         self.summary.connection(&rec);
         self.incident.connection(rec);
     }
@@ -55,7 +46,7 @@ impl RecordSink for Sink {
     }
     fn close(&mut self, rec: CloseRecord) {
         self.summary.close(&rec);
-        self.pending_closes.push(rec.clone());
+        self.targets.close(&rec);
         self.incident.close(rec);
     }
     fn violation(&mut self, rec: ViolationRecord) {
@@ -104,7 +95,7 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         let paths = expand_log_paths(&a.logs)?;
         let log_opts = LogOptions { reference: sink.summary.first_ts, ..LogOptions::default() };
-        Some(investigate(&paths, &log_opts, std::mem::take(&mut sink.targets), &sink.conns, &MatchOptions::default())?)
+        Some(investigate(&paths, &log_opts, std::mem::take(&mut sink.targets.targets), &sink.targets.conns, &MatchOptions::default())?)
     };
     let totals = CaptureTotals {
         files: stats.files.len(),

@@ -158,6 +158,31 @@ pub struct ConnTimes {
     pub end: Timestamp,
 }
 
+/// Collects from the record stream what log matching needs: a
+/// [`CloseTarget`] per close worth looking up, and every connection's client
+/// and life span. A connection's closes arrive before its record, and
+/// other connections' records may come in between (output is in packet
+/// order), so closes wait per connection until their own record arrives.
+#[derive(Debug, Default)]
+pub struct TargetCollector {
+    pending: HashMap<ConnId, Vec<CloseRecord>>,
+    pub targets: Vec<CloseTarget>,
+    pub conns: Vec<ConnTimes>,
+}
+
+impl TargetCollector {
+    pub fn close(&mut self, rec: &CloseRecord) {
+        self.pending.entry(rec.conn_id).or_default().push(rec.clone());
+    }
+
+    pub fn connection(&mut self, rec: &ConnectionRecord) {
+        for close in self.pending.remove(&rec.conn_id).unwrap_or_default() {
+            self.targets.extend(CloseTarget::from_records(rec, &close));
+        }
+        self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+    }
+}
+
 /// An error event kept for matching (the log side's events are not kept
 /// whole: a log may hold millions of them).
 #[derive(Clone, Debug)]
@@ -650,6 +675,21 @@ pub fn investigate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closes_wait_for_their_own_connection() {
+        use crate::report::incident::test_records::{S2C, close, connection};
+        let mut c = TargetCollector::default();
+        // Conn 1's 1011 comes first, then conn 0 ends, then conn 1 ends.
+        c.close(&close(1, S2C, 1011, "", 10, 10, true, None));
+        c.close(&close(0, S2C, 1011, "", 11, 11, true, None));
+        c.connection(&connection(0, 0, 20, [None, Some(1011)], Some(S2C)));
+        assert_eq!(c.targets.iter().map(|t| t.conn_id).collect::<Vec<_>>(), [0]);
+        c.connection(&connection(1, 0, 30, [None, Some(1011)], Some(S2C)));
+        assert_eq!(c.targets.iter().map(|t| (t.conn_id, t.close_packet)).collect::<Vec<_>>(), [(0, 11), (1, 10)]);
+        assert_eq!(c.conns.len(), 2);
+        assert!(c.pending.is_empty());
+    }
     use crate::logs::{LogOptions, read_log_bytes};
 
     fn target(conn_id: ConnId, client: &str, close_s: i64, kind: TargetKind) -> CloseTarget {

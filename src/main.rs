@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use wsforensics::correlate::{CloseTarget, ConnTimes, MatchOptions, investigate};
+use wsforensics::correlate::{MatchOptions, TargetCollector, investigate};
 use wsforensics::pipeline::{AnalysisOptions, AnalysisStats, Progress, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
 use wsforensics::report::filter::{ConnectionSelector, EndpointPattern, FilteredSink, RecordFilter, TimeBound};
@@ -216,13 +216,9 @@ struct Outputs {
     /// What the HTML and Markdown reports need (`--html`, `--markdown`).
     incident: Option<IncidentCollector>,
     error: Option<wsforensics::error::Error>,
-    /// Closes of the connection whose record comes next.
-    pending_closes: Vec<CloseRecord>,
-    targets: Vec<CloseTarget>,
-    conns: Vec<ConnTimes>,
-    /// Whether log matching will run (targets and connection times are
-    /// only kept then: they grow with the connections of the capture).
-    matching: bool,
+    /// What log matching needs; only kept with `--log` (it grows with the
+    /// connections of the capture).
+    targets: Option<TargetCollector>,
     /// Counts for `--fail-on`.
     violations: u64,
     internal_errors: u64,
@@ -258,16 +254,8 @@ impl Outputs {
 
 impl RecordSink for Outputs {
     fn connection(&mut self, mut rec: ConnectionRecord) {
-        for close in self.pending_closes.drain(..) {
-            if self.matching
-                && close.conn_id == rec.conn_id
-                && let Some(t) = CloseTarget::from_records(&rec, &close)
-            {
-                self.targets.push(t);
-            }
-        }
-        if self.matching {
-            self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+        if let Some(t) = self.targets.as_mut() {
+            t.connection(&rec);
         }
         if self.redact {
             redact::connection(&mut rec);
@@ -301,7 +289,10 @@ impl RecordSink for Outputs {
     fn close(&mut self, rec: CloseRecord) {
         self.internal_errors += u64::from(rec.reported_code == 1011 && rec.initiator);
         self.abnormal += u64::from(rec.inferred && rec.reported_code == 1006);
-        let mut shown = rec.clone();
+        if let Some(t) = self.targets.as_mut() {
+            t.close(&rec);
+        }
+        let mut shown = rec;
         if self.redact {
             redact::close(&mut shown);
         }
@@ -311,7 +302,6 @@ impl RecordSink for Outputs {
         if let Some(i) = self.incident.as_mut() {
             i.close(shown);
         }
-        self.pending_closes.push(rec);
     }
     fn violation(&mut self, mut rec: ViolationRecord) {
         if self.redact {
@@ -449,10 +439,7 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             c
         }),
         error: None,
-        pending_closes: Vec::new(),
-        targets: Vec::new(),
-        conns: Vec::new(),
-        matching: !a.logs.is_empty(),
+        targets: (!a.logs.is_empty()).then(TargetCollector::default),
         violations: 0,
         internal_errors: 0,
         abnormal: 0,
@@ -496,7 +483,8 @@ fn run_analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         };
         anyhow::ensure!(a.match_window > 0.0, "--match-window must be positive");
         let match_opts = MatchOptions { window_s: a.match_window, offset_s: a.log_offset, ..MatchOptions::default() };
-        let mut inv = investigate(&paths, &log_opts, std::mem::take(&mut out.targets), &out.conns, &match_opts)?;
+        let collected = out.targets.take().unwrap_or_default();
+        let mut inv = investigate(&paths, &log_opts, collected.targets, &collected.conns, &match_opts)?;
         if a.redact {
             redact::investigation(&mut inv);
         }

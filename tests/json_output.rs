@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use wsforensics::correlate::{CloseTarget, ConnTimes, MatchOptions, investigate};
+use wsforensics::correlate::{MatchOptions, TargetCollector, investigate};
 use wsforensics::logs::LogOptions;
 use wsforensics::pipeline::{AnalysisOptions, analyze};
 use wsforensics::report::csv::{CsvOptions, CsvWriter};
@@ -25,21 +25,12 @@ struct Both {
     json: JsonWriter<Vec<u8>>,
     csv: CsvWriter,
     summary: Summary,
-    pending_closes: Vec<CloseRecord>,
-    targets: Vec<CloseTarget>,
-    conns: Vec<ConnTimes>,
+    targets: TargetCollector,
 }
 
 impl RecordSink for Both {
     fn connection(&mut self, rec: ConnectionRecord) {
-        for close in self.pending_closes.drain(..) {
-            if close.conn_id == rec.conn_id
-                && let Some(t) = CloseTarget::from_records(&rec, &close)
-            {
-                self.targets.push(t);
-            }
-        }
-        self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+        self.targets.connection(&rec);
         self.summary.connection(&rec);
         self.json.connection(&rec).unwrap();
         self.csv.connection(&rec).unwrap();
@@ -58,7 +49,7 @@ impl RecordSink for Both {
         self.summary.close(&rec);
         self.json.close(&rec).unwrap();
         self.csv.close(&rec).unwrap();
-        self.pending_closes.push(rec);
+        self.targets.close(&rec);
     }
     fn violation(&mut self, rec: ViolationRecord) {
         self.summary.violation(&rec);
@@ -153,13 +144,11 @@ fn run(capture: &Path) -> Output {
         json: JsonWriter::new(Vec::new(), "<memory>"),
         csv: CsvWriter::create(dir.path(), CsvOptions { raw: true, ..CsvOptions::default() }).unwrap(),
         summary: Summary::default(),
-        pending_closes: Vec::new(),
-        targets: Vec::new(),
-        conns: Vec::new(),
+        targets: TargetCollector::default(),
     };
     let stats = analyze(&[capture.to_path_buf()], &AnalysisOptions { threads: 2, ..AnalysisOptions::default() }, &mut sink, &mut ())
         .unwrap_or_else(|e| panic!("{}: {e}", capture.display()));
-    let Both { mut json, csv, summary, targets, conns, .. } = sink;
+    let Both { mut json, csv, summary, targets: TargetCollector { targets, conns, .. }, .. } = sink;
     csv.finish().unwrap();
     let log = server_log(capture);
     if let Some(log) = &log {

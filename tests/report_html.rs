@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use common::samples_dir;
-use wsforensics::correlate::{CloseTarget, ConnTimes, LogInvestigation, MatchOptions, investigate};
+use wsforensics::correlate::{LogInvestigation, MatchOptions, TargetCollector, investigate};
 use wsforensics::logs::LogOptions;
 use wsforensics::model::{Direction, Timestamp};
 use wsforensics::pipeline::{AnalysisOptions, analyze};
@@ -34,21 +34,14 @@ use wsforensics::session::record::{
 struct Sink {
     summary: Summary,
     incident: IncidentCollector,
-    pending: Vec<CloseRecord>,
-    targets: Vec<CloseTarget>,
-    conns: Vec<ConnTimes>,
+    targets: TargetCollector,
     closes: Vec<CloseRecord>,
     violations: Vec<ViolationRecord>,
 }
 
 impl RecordSink for Sink {
     fn connection(&mut self, rec: ConnectionRecord) {
-        for close in self.pending.drain(..) {
-            if let Some(t) = CloseTarget::from_records(&rec, &close) {
-                self.targets.push(t);
-            }
-        }
-        self.conns.push(ConnTimes { client: rec.client, start: rec.start_ts, end: rec.end_ts });
+        self.targets.connection(&rec);
         self.summary.connection(&rec);
         self.incident.connection(rec);
     }
@@ -62,7 +55,7 @@ impl RecordSink for Sink {
     }
     fn close(&mut self, rec: CloseRecord) {
         self.summary.close(&rec);
-        self.pending.push(rec.clone());
+        self.targets.close(&rec);
         self.closes.push(rec.clone());
         self.incident.close(rec);
     }
@@ -107,7 +100,14 @@ fn run_sample(name: &str, log: Option<&str>, threads: usize) -> Run {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let inv = log.map(|l| {
         let opts = LogOptions { reference: sink.summary.first_ts, ..LogOptions::default() };
-        investigate(&[samples_dir().join(l)], &opts, std::mem::take(&mut sink.targets), &sink.conns, &MatchOptions::default()).unwrap()
+        investigate(
+            &[samples_dir().join(l)],
+            &opts,
+            std::mem::take(&mut sink.targets.targets),
+            &sink.targets.conns,
+            &MatchOptions::default(),
+        )
+        .unwrap()
     });
     let totals = CaptureTotals {
         files: stats.files.len(),
