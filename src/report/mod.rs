@@ -1,7 +1,9 @@
-//! Output: the terminal summary and the CSV files.
+//! Output: the terminal summary, CSV, JSON Lines, the HTML and Markdown
+//! reports, and the stages just before them (filters, redaction).
 //!
-//! Owns: formatting. Takes records (plain data) and writes them.
-//! May import: model, session::record, ws (names of opcodes and codes).
+//! Owns: selecting and formatting. Takes records (plain data) and writes them.
+//! May import: model, session::record, ws (names of opcodes and codes),
+//! correlate (the log matches it reports).
 //! Must not import: capture, decode, flow, pipeline.
 
 pub mod csv;
