@@ -114,12 +114,13 @@ impl CloseTarget {
             return None;
         }
         let mut tokens = Vec::new();
-        for (name, value) in &conn.http.request_headers {
+        for (name, value) in conn.http.request_headers.iter() {
+            let value = crate::http::value_text(value);
             let lower = name.to_ascii_lowercase();
             if COMMON_HEADERS.contains(&lower.as_str()) || value.len() < 6 {
                 continue;
             }
-            tokens.push((name.clone(), value.trim().to_string()));
+            tokens.push((name.to_string(), value.trim().to_string()));
         }
         let path = conn.http.path.split('?').next().unwrap_or_default();
         if path.len() > 1 {

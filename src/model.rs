@@ -54,40 +54,55 @@ impl Timestamp {
         s
     }
 
-    /// Appends [`rfc3339_micros`](Self::rfc3339_micros) to `out`. Every CSV
-    /// row has one or two timestamps: this is written by hand (days to
-    /// civil date, H. Hinnant's algorithm) rather than through a general
-    /// formatter, which cost a third of the time of writing frames.csv.
+    /// Appends [`rfc3339_micros`](Self::rfc3339_micros) to `out`.
     pub fn push_rfc3339_micros(self, out: &mut String) {
+        match self.rfc3339_micros_bytes() {
+            Some(b) => out.extend(b.iter().map(|&c| char::from(c))),
+            None => out.push_str(&self.fallback_text()),
+        }
+    }
+
+    /// Appends [`rfc3339_micros`](Self::rfc3339_micros) to a byte buffer
+    /// (a CSV row).
+    pub fn push_rfc3339_micros_bytes(self, out: &mut Vec<u8>) {
+        match self.rfc3339_micros_bytes() {
+            Some(b) => out.extend_from_slice(&b),
+            None => out.extend_from_slice(self.fallback_text().as_bytes()),
+        }
+    }
+
+    /// Seconds and microseconds, for a time whose year has more than four
+    /// digits. Cannot happen for nanoseconds in an i64 (1677 to 2262); kept
+    /// so a wider clock never prints a wrong date.
+    fn fallback_text(self) -> String {
+        let micros = self.0.div_euclid(1_000);
+        format!("{}.{:06}", micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000))
+    }
+
+    /// The RFC 3339 text as bytes; `None` outside years 0..=9999. Every CSV
+    /// row has one or two timestamps: this is written by hand (days to
+    /// civil date, H. Hinnant's algorithm; two digits per table look-up)
+    /// rather than through a general formatter, which cost a third of the
+    /// time of writing frames.csv.
+    fn rfc3339_micros_bytes(self) -> Option<[u8; 27]> {
+        const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
         let micros = self.0.div_euclid(1_000);
         let secs = micros.div_euclid(1_000_000);
-        let frac = micros.rem_euclid(1_000_000);
+        let frac = micros.rem_euclid(1_000_000) as usize;
         let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
+        let sod = secs.rem_euclid(86_400) as usize;
         let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
-            // Cannot happen for nanoseconds in an i64 (1677 to 2262); kept
-            // so a wider clock never prints a wrong date.
-            out.push_str(&format!("{secs}.{frac:06}"));
-            return;
-        }
+        let y = usize::try_from(y).ok().filter(|y| *y <= 9999)?;
         let mut buf = *b"0000-00-00T00:00:00.000000Z";
-        let mut put = |at: usize, width: usize, mut v: i64| {
-            for i in (0..width).rev() {
-                if let Some(b) = buf.get_mut(at + i) {
-                    *b = b'0' + (v % 10) as u8;
-                }
-                v /= 10;
+        let fields = [(0, y / 100), (2, y % 100), (5, m as usize), (8, d as usize), (11, sod / 3600), (14, sod / 60 % 60), (17, sod % 60)];
+        let frac = [(20, frac / 10_000), (22, frac / 100 % 100), (24, frac % 100)];
+        for (at, v) in fields.into_iter().chain(frac) {
+            if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), PAIRS.get(v * 2..v * 2 + 2)) {
+                dst.copy_from_slice(src);
             }
-        };
-        put(0, 4, y);
-        put(5, 2, m);
-        put(8, 2, d);
-        put(11, 2, sod / 3600);
-        put(14, 2, sod / 60 % 60);
-        put(17, 2, sod % 60);
-        put(20, 6, frac);
-        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        }
+        Some(buf)
     }
 }
 
@@ -190,7 +205,7 @@ pub type Endpoint = SocketAddr;
 
 /// Direction-independent key of a TCP 4-tuple: the two endpoints in a
 /// canonical order (smaller first), as pcap-analyzer and Community ID do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     pub lo: Endpoint,
     pub hi: Endpoint,
@@ -203,6 +218,24 @@ impl FlowKey {
             (FlowKey { lo: src, hi: dst }, true)
         } else {
             (FlowKey { lo: dst, hi: src }, false)
+        }
+    }
+}
+
+/// Hashed once per packet by the flow table: an IPv4 4-tuple goes to the
+/// hasher as two words rather than a write per field of each address
+/// (discriminant, octets, port). Equal keys hash equally, as `Eq` needs.
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match (self.lo, self.hi) {
+            (SocketAddr::V4(a), SocketAddr::V4(b)) => {
+                state.write_u64((u64::from(a.ip().to_bits()) << 32) | u64::from(b.ip().to_bits()));
+                state.write_u32((u32::from(a.port()) << 16) | u32::from(b.port()));
+            }
+            (a, b) => {
+                a.hash(state);
+                b.hash(state);
+            }
         }
     }
 }

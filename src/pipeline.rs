@@ -300,7 +300,7 @@ pub fn analyze(
     let mut batches = fresh();
     read_batch(&mut reader, &mut rs, &mut batches, opts.batch, &mut eof)?;
     let mut spare = fresh();
-    let mut records = Vec::new();
+    let mut records: Vec<Vec<(Key, Record)>> = (0..threads).map(|_| Vec::new()).collect();
     loop {
         let current = std::mem::take(&mut batches);
         let mut fill = std::mem::take(&mut spare);
@@ -430,23 +430,49 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [Shard
     Ok(())
 }
 
-/// Gathers the shards' output in key order into `all` (after what is
-/// there).
-fn collect(shards: &mut [Shard], all: &mut Vec<(Key, Record)>) {
-    let from = all.len();
-    for s in shards.iter_mut() {
-        all.append(&mut s.out);
-    }
-    // Each shard's output is already in key order; a stable sort of the
-    // concatenation is a merge.
-    if let Some(new) = all.get_mut(from..) {
-        new.sort_by_key(|(k, _)| *k);
+/// Takes each shard's output (sorted by key) as one run of `runs`, which
+/// must have been emitted (emptied) first: the vectors are swapped, so their
+/// buffers go back and forth without copying a record.
+fn collect(shards: &mut [Shard], runs: &mut [Vec<(Key, Record)>]) {
+    for (s, run) in shards.iter_mut().zip(runs.iter_mut()) {
+        debug_assert!(run.is_empty());
+        std::mem::swap(&mut s.out, run);
+        // A shard produces in key order but for the connections the flow
+        // table evicts at a packet, which may sort before that packet's own
+        // connection. A stable sort restores the order (and only checks
+        // when nothing is out of place).
+        if !run.is_sorted_by_key(|(k, _)| *k) {
+            run.sort_by_key(|(k, _)| *k);
+        }
     }
 }
 
-/// Hands the gathered records to the sink, in order.
-fn emit(all: &mut Vec<(Key, Record)>, sink: &mut dyn RecordSink) {
-    for (_, r) in all.drain(..) {
+/// Hands the runs' records to the sink in key order: a merge of the
+/// sorted runs (ties go to the earlier shard, as a stable sort of the runs
+/// concatenated would order them), leaving the runs empty. The merge order
+/// is worked out on the keys first, so each record is moved once, straight
+/// to the sink.
+fn emit(runs: &mut [Vec<(Key, Record)>], sink: &mut dyn RecordSink) {
+    let mut order: Vec<usize> = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+    let mut pos = vec![0usize; runs.len()];
+    loop {
+        let mut first: Option<(usize, &Key)> = None;
+        for (i, run) in runs.iter().enumerate() {
+            if let Some((k, _)) = pos.get(i).and_then(|&p| run.get(p))
+                && first.is_none_or(|(_, f)| k < f)
+            {
+                first = Some((i, k));
+            }
+        }
+        let Some((i, _)) = first else { break };
+        order.push(i);
+        if let Some(p) = pos.get_mut(i) {
+            *p += 1;
+        }
+    }
+    let mut drains: Vec<std::vec::Drain<'_, (Key, Record)>> = runs.iter_mut().map(|r| r.drain(..)).collect();
+    for i in order {
+        let Some((_, r)) = drains.get_mut(i).and_then(Iterator::next) else { continue };
         match r {
             Record::Connection(c) => sink.connection(*c),
             Record::Frame(f) => sink.frame(f),

@@ -159,6 +159,9 @@ struct Missing {
     ts: Timestamp,
 }
 
+/// Capacity of [`Retained`]'s buffer kept once it has emptied.
+const RETAINED_KEEP_CAPACITY: usize = 8 * 1024;
+
 /// Delivered bytes `start .. start + bytes.len()` (always ending at the next
 /// expected offset), with the packet that carried each run.
 #[derive(Debug, Default)]
@@ -210,6 +213,15 @@ impl Retained {
         self.start += k;
         if self.bytes.is_empty() {
             self.marks.clear();
+            // Everything delivered is acknowledged: a burst (a large
+            // message) grew the buffer, and a connection holding on to it
+            // for the rest of its life made the memory peak grow with the
+            // capture. Small buffers stay, so a steady stream of small
+            // segments does not reallocate.
+            if self.bytes.capacity() > RETAINED_KEEP_CAPACITY {
+                self.bytes = VecDeque::new();
+                self.marks = VecDeque::new();
+            }
             return;
         }
         while self.marks.get(1).is_some_and(|&(at, _)| at <= self.start) {

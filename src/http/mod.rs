@@ -6,6 +6,8 @@
 //! base64(SHA-1(key + GUID))), and the extension header grammar (§9.1).
 //! May import: model. Must not import: ws, flow, capture, session, report.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
@@ -16,49 +18,116 @@ pub const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// under 8 KiB, so anything longer is not a handshake we can use.
 pub const MAX_HEAD_LEN: usize = 64 * 1024;
 
-/// An HTTP header as sent (name case kept, value as raw bytes).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: Vec<u8>,
+/// The headers of a head, in order, with case-insensitive look-up. Names
+/// (case kept) and raw values sit back to back in one buffer: a handshake
+/// has a dozen headers, and a connection storm has thousands of
+/// handshakes a second, so this is two allocations rather than two per
+/// header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers {
+    text: Vec<u8>,
+    /// Per header, where its name and its value end in `text`; the name
+    /// starts where the previous value ended, the value where its name ends.
+    ends: Vec<(usize, usize)>,
 }
 
-/// Headers in order, with case-insensitive look-up.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(pub Vec<Header>);
-
 impl Headers {
+    /// Builds the headers from name / raw value pairs, in order.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Headers {
+        let mut h = Headers::default();
+        for (name, value) in pairs {
+            h.text.extend_from_slice(name.as_bytes());
+            let name_end = h.text.len();
+            h.text.extend_from_slice(value);
+            h.ends.push((name_end, h.text.len()));
+        }
+        h
+    }
+
+    /// Name and raw value of each header, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        // Names come from `&str`s (httparse checks they are tokens).
+        self.raw().map(|(name, value)| (std::str::from_utf8(name).unwrap_or_default(), value))
+    }
+
+    /// Name and value bytes of each header, in order.
+    fn raw(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, v)| v));
+        starts.zip(&self.ends).map(|(start, &(name_end, value_end))| {
+            (self.text.get(start..name_end).unwrap_or_default(), self.text.get(name_end..value_end).unwrap_or_default())
+        })
+    }
+
+    /// How many headers there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Raw values of the headers named `name`, in order.
+    fn values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s [u8]> + use<'s, 'n> {
+        self.raw().filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+    }
+
+    /// The value of the first header named `name`, lossily decoded and
+    /// trimmed; borrowed when it is valid UTF-8 (nearly always).
+    pub fn value<'s>(&'s self, name: &str) -> Option<Cow<'s, str>> {
+        self.values(name).next().map(trimmed_text)
+    }
+
     /// The value of the first header named `name`, lossily decoded.
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| String::from_utf8_lossy(&h.value).trim().to_string())
+        self.value(name).map(Cow::into_owned)
     }
 
     /// All values of headers named `name`, joined with ", " as RFC 9110 §5.3
     /// allows for list-valued fields.
     pub fn get_joined(&self, name: &str) -> Option<String> {
-        let values: Vec<String> = self
-            .0
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| String::from_utf8_lossy(&h.value).trim().to_string())
-            .collect();
-        (!values.is_empty()).then(|| values.join(", "))
+        let mut joined: Option<String> = None;
+        for value in self.values(name) {
+            let v = trimmed_text(value);
+            match &mut joined {
+                None => joined = Some(v.into_owned()),
+                Some(j) => {
+                    j.push_str(", ");
+                    j.push_str(&v);
+                }
+            }
+        }
+        joined
     }
 
     /// How many times a header appears (duplicates of single-valued
     /// `Sec-WebSocket-Key`/`-Accept` are a finding).
     pub fn count(&self, name: &str) -> usize {
-        self.0.iter().filter(|h| h.name.eq_ignore_ascii_case(name)).count()
+        self.values(name).count()
     }
 
     /// Whether a comma-separated header contains `token` (case-insensitive),
     /// e.g. `Connection: keep-alive, Upgrade`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.0
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .flat_map(|h| h.value.split(|b| *b == b','))
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+        self.values(name).flat_map(|v| v.split(|b| *b == b',')).any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    }
+}
+
+/// A header value as text: trimmed, borrowed when it is valid UTF-8 (the
+/// common case, checked with the fast validator), else lossily decoded.
+fn trimmed_text(value: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(s) => Cow::Borrowed(s.trim()),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(value).trim().to_string()),
+    }
+}
+
+/// A header value as text, untrimmed: valid UTF-8 is copied as is (checked
+/// with the fast validator), anything else lossily decoded.
+pub fn value_text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(value).into_owned(),
     }
 }
 
@@ -125,16 +194,41 @@ pub fn head_end(buf: &[u8]) -> Option<usize> {
 }
 
 fn collect_headers(raw: &[httparse::Header<'_>]) -> Headers {
-    Headers(raw.iter().map(|h| Header { name: h.name.to_string(), value: h.value.to_vec() }).collect())
+    Headers::from_pairs(raw.iter().map(|h| (h.name, h.value)))
+}
+
+/// Headers parsed on the stack before falling back to the heap: a real
+/// handshake has about a dozen.
+const INLINE_HEADERS: usize = 32;
+/// Most headers a head may have before it is not a handshake we can use.
+const MAX_HEADERS: usize = 4096;
+
+/// Runs `parse` over header storage: first inline, then on the heap,
+/// growing while `parse` returns `None` (httparse found too many headers).
+/// `None` when even [`MAX_HEADERS`] are too few.
+fn with_header_storage<'b, T>(mut parse: impl FnMut(&mut [httparse::Header<'b>]) -> Option<T>) -> Option<T> {
+    let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
+    if let Some(done) = parse(&mut inline) {
+        return Some(done);
+    }
+    let mut n = INLINE_HEADERS * 8;
+    loop {
+        let mut storage = vec![httparse::EMPTY_HEADER; n];
+        if let Some(done) = parse(&mut storage) {
+            return Some(done);
+        }
+        if n >= MAX_HEADERS {
+            return None;
+        }
+        n *= 4;
+    }
 }
 
 /// Parses a request head from the start of `buf`.
 pub fn parse_request(buf: &[u8]) -> HeadParse<Request> {
-    let mut n = 64;
-    loop {
-        let mut storage = vec![httparse::EMPTY_HEADER; n];
-        let mut req = httparse::Request::new(&mut storage);
-        return match req.parse(buf) {
+    with_header_storage(|storage| {
+        let mut req = httparse::Request::new(storage);
+        Some(match req.parse(buf) {
             Ok(httparse::Status::Complete(head_len)) => HeadParse::Complete(Request {
                 method: req.method.unwrap_or_default().to_string(),
                 path: req.path.unwrap_or_default().to_string(),
@@ -146,22 +240,18 @@ pub fn parse_request(buf: &[u8]) -> HeadParse<Request> {
                 HeadParse::Invalid(format!("request head longer than {MAX_HEAD_LEN} bytes"))
             }
             Ok(httparse::Status::Partial) => HeadParse::Incomplete,
-            Err(httparse::Error::TooManyHeaders) if n < 4096 => {
-                n *= 4;
-                continue;
-            }
+            Err(httparse::Error::TooManyHeaders) => return None,
             Err(e) => HeadParse::Invalid(format!("malformed request head: {e}")),
-        };
-    }
+        })
+    })
+    .unwrap_or_else(|| HeadParse::Invalid(format!("malformed request head: {}", httparse::Error::TooManyHeaders)))
 }
 
 /// Parses a response head from the start of `buf`.
 pub fn parse_response(buf: &[u8]) -> HeadParse<Response> {
-    let mut n = 64;
-    loop {
-        let mut storage = vec![httparse::EMPTY_HEADER; n];
-        let mut resp = httparse::Response::new(&mut storage);
-        return match resp.parse(buf) {
+    with_header_storage(|storage| {
+        let mut resp = httparse::Response::new(storage);
+        Some(match resp.parse(buf) {
             Ok(httparse::Status::Complete(head_len)) => HeadParse::Complete(Response {
                 status: resp.code.unwrap_or(0),
                 reason: resp.reason.unwrap_or_default().to_string(),
@@ -173,13 +263,11 @@ pub fn parse_response(buf: &[u8]) -> HeadParse<Response> {
                 HeadParse::Invalid(format!("response head longer than {MAX_HEAD_LEN} bytes"))
             }
             Ok(httparse::Status::Partial) => HeadParse::Incomplete,
-            Err(httparse::Error::TooManyHeaders) if n < 4096 => {
-                n *= 4;
-                continue;
-            }
+            Err(httparse::Error::TooManyHeaders) => return None,
             Err(e) => HeadParse::Invalid(format!("malformed response head: {e}")),
-        };
-    }
+        })
+    })
+    .unwrap_or_else(|| HeadParse::Invalid(format!("malformed response head: {}", httparse::Error::TooManyHeaders)))
 }
 
 /// The `Sec-WebSocket-Accept` value a server must send for `key`

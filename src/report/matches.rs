@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::correlate::{LogInvestigation, MatchRow};
 use crate::error::Error;
 use crate::model::{ConnId, PacketIndex};
-use crate::report::csv::{CsvOptions, match_cells, write_cells};
+use crate::report::csv::{CsvFile, CsvOptions, match_cells};
 use crate::report::summary::escape_control;
 
 /// Column names of matches.csv, in order.
@@ -36,13 +36,13 @@ pub const MATCH_COLUMNS: &[&str] = &[
 /// event columns empty, the reason none was found), then the error events
 /// no close claims (close columns empty).
 pub fn write_csv(path: &Path, inv: &LogInvestigation, opts: CsvOptions) -> Result<(), Error> {
-    let err = |e: csv::Error| Error::Output { path: path.to_path_buf(), message: e.to_string() };
-    let mut w = csv::Writer::from_path(path).map_err(err)?;
-    w.write_record(MATCH_COLUMNS).map_err(err)?;
+    let err = |source: std::io::Error| Error::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::create(path).map_err(err)?;
+    let mut w = CsvFile::new(std::io::BufWriter::new(file), MATCH_COLUMNS).map_err(err)?;
     for row in &inv.correlation.rows {
-        write_cells(&mut w, &match_cells(inv, row), opts).map_err(err)?;
+        w.row(&match_cells(inv, row), opts).map_err(err)?;
     }
-    w.flush().map_err(|source| Error::Io { path: path.to_path_buf(), source })
+    w.flush().map_err(err)
 }
 
 /// Lines to print under each close that was looked up, keyed by connection

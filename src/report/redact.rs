@@ -82,9 +82,16 @@ pub fn connection(c: &mut ConnectionRecord) {
     for v in [&mut h.host, &mut h.origin, &mut h.user_agent, &mut h.key, &mut h.accept] {
         redact(v);
     }
-    for (_, v) in &mut h.request_headers {
-        redact(v);
-    }
+    let headers: Vec<(String, String)> = h
+        .request_headers
+        .iter()
+        .map(|(name, value)| {
+            let mut v = crate::http::value_text(value);
+            redact(&mut v);
+            (name.to_string(), v)
+        })
+        .collect();
+    h.request_headers = crate::http::Headers::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
     for seen in c.closes.iter_mut().flatten() {
         redact(&mut seen.reason);
     }

@@ -19,13 +19,13 @@ pub fn check_request(req: &Request) -> Vec<Violation> {
     if !req.method.eq_ignore_ascii_case("GET") || req.version < 1 {
         v.push(Violation::new(Rule::BadRequestLine, format!("{} request, HTTP/1.{}", req.method, req.version)));
     }
-    if h.get("host").is_none() {
+    if h.value("host").is_none() {
         v.push(Violation::new(Rule::MissingHost, "no Host header"));
     }
     if !h.has_token("connection", "upgrade") {
-        v.push(Violation::new(Rule::RequestMissingConnection, format!("Connection: {:?}", h.get("connection").unwrap_or_default())));
+        v.push(Violation::new(Rule::RequestMissingConnection, format!("Connection: {:?}", h.value("connection").unwrap_or_default())));
     }
-    match (h.count("sec-websocket-key"), h.get("sec-websocket-key")) {
+    match (h.count("sec-websocket-key"), h.value("sec-websocket-key")) {
         (0, _) | (_, None) => v.push(Violation::new(Rule::MissingKey, "no Sec-WebSocket-Key header")),
         (1, Some(key)) => {
             let decoded = base64::engine::general_purpose::STANDARD.decode(key.as_bytes());
@@ -35,7 +35,7 @@ pub fn check_request(req: &Request) -> Vec<Violation> {
         }
         (n, _) => v.push(Violation::new(Rule::BadKey, format!("Sec-WebSocket-Key appears {n} times"))),
     }
-    match h.get("sec-websocket-version") {
+    match h.value("sec-websocket-version").as_deref() {
         None => v.push(Violation::new(Rule::MissingVersion, "no Sec-WebSocket-Version header")),
         Some(ver) if ver != "13" => v.push(Violation::new(Rule::UnsupportedVersion, format!("Sec-WebSocket-Version: {ver} (13 required)"))),
         Some(_) => {}
@@ -50,13 +50,13 @@ pub fn check_response(req: Option<&Request>, resp: &Response) -> (Vec<Violation>
     let mut v = Vec::new();
     let h = &resp.headers;
     if !h.has_token("upgrade", "websocket") {
-        v.push(Violation::new(Rule::MissingUpgradeHeader, format!("Upgrade: {:?}", h.get("upgrade").unwrap_or_default())));
+        v.push(Violation::new(Rule::MissingUpgradeHeader, format!("Upgrade: {:?}", h.value("upgrade").unwrap_or_default())));
     }
     if !h.has_token("connection", "upgrade") {
-        v.push(Violation::new(Rule::MissingConnectionHeader, format!("Connection: {:?}", h.get("connection").unwrap_or_default())));
+        v.push(Violation::new(Rule::MissingConnectionHeader, format!("Connection: {:?}", h.value("connection").unwrap_or_default())));
     }
-    let key = req.and_then(|r| r.headers.get("sec-websocket-key"));
-    match (h.get("sec-websocket-accept"), key) {
+    let key = req.and_then(|r| r.headers.value("sec-websocket-key"));
+    match (h.value("sec-websocket-accept"), key) {
         (None, _) => v.push(Violation::new(Rule::MissingAccept, "no Sec-WebSocket-Accept header")),
         (Some(accept), Some(key)) => {
             let expected = http::accept_for_key(&key);
@@ -81,9 +81,9 @@ pub fn check_response(req: Option<&Request>, resp: &Response) -> (Vec<Violation>
             }
         }
     }
-    if let (Some(proto), Some(r)) = (h.get("sec-websocket-protocol"), req) {
+    if let (Some(proto), Some(r)) = (h.value("sec-websocket-protocol"), req) {
         let offered = http::split_tokens(&r.headers.get_joined("sec-websocket-protocol").unwrap_or_default());
-        if !offered.contains(&proto) {
+        if !offered.iter().any(|o| *o == proto) {
             v.push(Violation::new(
                 Rule::SubprotocolNotOffered,
                 format!("the server selected subprotocol {proto:?}; the client offered {offered:?}"),

@@ -849,7 +849,7 @@ impl Session {
             extensions_offered: h.get_joined("sec-websocket-extensions").unwrap_or_default(),
             request_packet: packet,
             request_ts: ts,
-            request_headers: h.0.iter().map(|x| (x.name.clone(), String::from_utf8_lossy(&x.value).into_owned())).collect(),
+            request_headers: h.clone(),
             ..HandshakeInfo::default()
         };
     }

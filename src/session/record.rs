@@ -83,7 +83,7 @@ pub struct HandshakeInfo {
     pub request_ts: Option<Timestamp>,
     pub response_ts: Option<Timestamp>,
     /// Every request header, for matching log events later (X-Request-Id...).
-    pub request_headers: Vec<(String, String)>,
+    pub request_headers: crate::http::Headers,
 }
 
 /// Per-direction byte accounting: every captured payload byte of the

@@ -39,6 +39,13 @@
 //! message that inflates is exact, and one that refers to lost data is
 //! reported as [`InflateErrorKind::DictionaryLost`] rather than corrupt.
 //! Once a full window of output has been seen again the dictionary is known.
+//!
+//! A block with BFINAL set (§7.2.3.4) ends the DEFLATE stream, and zlib's
+//! window with it; the next stream must start from a copy. That copy is kept
+//! only once a direction's sender has been seen to end a stream: its first
+//! final block loses the window (as above), later ones do not. Senders flush
+//! with Z_SYNC_FLUSH in practice, and a copy per compressed direction grew
+//! the memory peak with the capture.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -401,6 +408,15 @@ struct History {
     /// of exactly one window keeps each direction's memory at that.
     ring: Vec<u8>,
     head: usize,
+    /// The ring is kept: the sender has been seen to end a DEFLATE stream
+    /// with BFINAL. Until then it is not: permessage-deflate senders flush
+    /// with Z_SYNC_FLUSH and end no stream, zlib's own window serves every
+    /// message, and a copy of it for each direction with context takeover
+    /// was 32 KiB per long-lived connection, the one part of the memory
+    /// peak that kept growing with the capture (15 MB of 80 on a 2 GiB
+    /// generated capture). The first final block of a direction therefore
+    /// loses the window (reported as such if later data refers to it).
+    keep: bool,
     /// The window holds data the capture lost.
     lost: bool,
     /// Output since the window was lost; a full window of it makes the
@@ -410,6 +426,15 @@ struct History {
 
 impl History {
     fn remember(&mut self, produced: &[u8]) {
+        if self.lost {
+            self.since_loss = self.since_loss.saturating_add(produced.len() as u64);
+            if self.since_loss >= self.window as u64 {
+                self.lost = false;
+            }
+        }
+        if !self.keep {
+            return;
+        }
         let w = self.window;
         // Only the last window of `produced` can matter.
         let tail = produced.get(produced.len().saturating_sub(w)..).unwrap_or_default();
@@ -428,12 +453,6 @@ impl History {
             }
             self.head = (self.head + n) % w;
             rest = later;
-        }
-        if self.lost {
-            self.since_loss = self.since_loss.saturating_add(produced.len() as u64);
-            if self.since_loss >= w as u64 {
-                self.lost = false;
-            }
         }
     }
 
@@ -528,6 +547,9 @@ struct Message {
     compressed: u64,
     inflated: u64,
     started_lost: bool,
+    /// A final block ended the stream inside the message before the window
+    /// was kept: the rest of it was inflated without its dictionary.
+    lost_midway: bool,
     error: Option<InflateError>,
 }
 
@@ -652,7 +674,11 @@ impl Inflater {
         };
         let msg = std::mem::take(&mut self.msg);
         self.release();
-        result.map(|()| Inflated { compressed: msg.compressed, inflated: msg.inflated, after_dictionary_loss: msg.started_lost })
+        result.map(|()| Inflated {
+            compressed: msg.compressed,
+            inflated: msg.inflated,
+            after_dictionary_loss: msg.started_lost || msg.lost_midway,
+        })
     }
 
     /// Abandons the current message (the stream ended inside it): the
@@ -697,10 +723,23 @@ impl Inflater {
     }
 
     /// Restarts the DEFLATE stream after a final block, keeping the window
-    /// (context takeover survives BFINAL, §7.2.3.4).
+    /// (context takeover survives BFINAL, §7.2.3.4) when its copy is kept.
+    /// At the first final block of a direction there is no copy: the new
+    /// stream starts from an empty window, the dictionary counts as lost
+    /// (for this message and, with context takeover, the next ones until a
+    /// window of output is seen), and the copy is kept from now on.
     fn restart_stream(&mut self) -> Result<(), ()> {
         self.dec().reset(false);
         self.ended = false;
+        if !self.history.keep {
+            self.history.keep = true;
+            self.msg.lost_midway = true;
+            if !self.cfg.no_context_takeover {
+                self.history.lost = true;
+                self.history.since_loss = 0;
+            }
+            return Ok(());
+        }
         let dict = self.history.contents();
         if dict.is_empty() { Ok(()) } else { self.dec().set_dictionary(&dict).map(|_| ()).map_err(|_| ()) }
     }
@@ -758,7 +797,7 @@ impl Inflater {
             match status {
                 Err(e) => {
                     let (message, may_be_distance) = zlib_message(e.message());
-                    let kind = if self.msg.started_lost && may_be_distance {
+                    let kind = if (self.msg.started_lost || self.msg.lost_midway) && may_be_distance {
                         InflateErrorKind::DictionaryLost
                     } else {
                         InflateErrorKind::Corrupt { message }
@@ -1136,24 +1175,37 @@ mod tests {
         assert!(!inf.dictionary_lost());
     }
 
-    #[test]
-    fn bfinal_then_a_reference_back_past_it() {
-        let a = text(2000);
-        // Message 1: one final block (Z_FINISH) + the extra 0x00 (§7.2.3.4).
+    /// A message of one final block (Z_FINISH) plus the extra 0x00
+    /// (§7.2.3.4), and one from a new compressor primed with `dict`
+    /// (sync flush, tail removed) that refers back into it.
+    fn final_block_then_reference(first: &[u8], dict: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut c = Compress::new(Compression::default(), false);
         let mut m1 = Vec::with_capacity(4096);
-        c.compress_vec(&a, &mut m1, FlushCompress::Finish).unwrap();
+        c.compress_vec(first, &mut m1, FlushCompress::Finish).unwrap();
         m1.push(0x00);
-        // Message 2: a new compressor primed with message 1 as dictionary.
         let mut c2 = Compress::new(Compression::default(), false);
-        c2.set_dictionary(&a).unwrap();
+        c2.set_dictionary(dict).unwrap();
         let mut m2 = Vec::with_capacity(4096);
-        c2.compress_vec(&a, &mut m2, FlushCompress::Sync).unwrap();
+        c2.compress_vec(dict, &mut m2, FlushCompress::Sync).unwrap();
         m2.truncate(m2.len() - 4);
         assert!(m2.len() < 50);
-        let got = inflate_all(InflaterConfig::default(), &[&m1, &m2], 9);
+        (m1, m2)
+    }
+
+    #[test]
+    fn first_bfinal_loses_the_window_later_ones_keep_it() {
+        let a = text(2000);
+        let b: Vec<u8> = text(3000).into_iter().rev().collect();
+        let (m1, m2) = final_block_then_reference(&a, &a);
+        let (m3, m4) = final_block_then_reference(&b, &b);
+        let got = inflate_all(InflaterConfig::default(), &[&m1, &m2, &m3, &m4], 9);
         assert_eq!(got[0].as_ref().ok(), Some(&a));
-        assert_eq!(got[1].as_ref().ok(), Some(&a));
+        // The window's copy was not kept before the first final block: the
+        // reference back is a lost dictionary, not corrupt data.
+        assert!(matches!(got[1], Err(InflateError { kind: InflateErrorKind::DictionaryLost, .. })), "{:?}", got[1]);
+        // From then on the copy is kept, and a final block keeps the window.
+        assert_eq!(got[2].as_ref().ok(), Some(&b));
+        assert_eq!(got[3].as_ref().ok(), Some(&b));
     }
 
     #[test]
