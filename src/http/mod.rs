@@ -33,8 +33,20 @@ pub struct Headers {
 
 impl Headers {
     /// Builds the headers from name / raw value pairs, in order.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Headers {
-        let mut h = Headers::default();
+    pub fn from_pairs<'a, I>(pairs: I) -> Headers
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+        I::IntoIter: Clone,
+    {
+        let pairs = pairs.into_iter();
+        // Sized first: growing the buffer header by header reallocated it
+        // several times per head.
+        let (mut len, mut count) = (0, 0);
+        for (name, value) in pairs.clone() {
+            len += name.len() + value.len();
+            count += 1;
+        }
+        let mut h = Headers { text: Vec::with_capacity(len), ends: Vec::with_capacity(count) };
         for (name, value) in pairs {
             h.text.extend_from_slice(name.as_bytes());
             let name_end = h.text.len();
