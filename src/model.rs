@@ -214,11 +214,13 @@ pub struct FlowKey {
 impl FlowKey {
     /// Builds the key and says whether `src` is the `lo` side.
     pub fn new(src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
-        if (src.ip(), src.port()) <= (dst.ip(), dst.port()) {
-            (FlowKey { lo: src, hi: dst }, true)
-        } else {
-            (FlowKey { lo: dst, hi: src }, false)
-        }
+        let src_is_lo = match (src, dst) {
+            // Once per packet: IPv4 addresses compare as the numbers their
+            // octets spell, which is the order `Ipv4Addr` defines.
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => (s.ip().to_bits(), s.port()) <= (d.ip().to_bits(), d.port()),
+            _ => (src.ip(), src.port()) <= (dst.ip(), dst.port()),
+        };
+        if src_is_lo { (FlowKey { lo: src, hi: dst }, true) } else { (FlowKey { lo: dst, hi: src }, false) }
     }
 }
 

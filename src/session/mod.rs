@@ -133,7 +133,10 @@ impl Pending {
 #[derive(Debug, Default)]
 struct SideState {
     pending: Pending,
-    decoder: Option<FrameDecoder>,
+    /// Boxed: [`Session::decode`] takes it out of the session for every
+    /// chunk of data (the sink borrows the session), and moving a pointer
+    /// is cheaper than moving the decoder (2% of a run's instructions).
+    decoder: Option<Box<FrameDecoder>>,
     /// Protocol checks of the frames this side sends.
     checks: Option<DirectionChecks>,
     /// Pings this side received and has yet to answer.
@@ -241,7 +244,7 @@ impl Session {
     /// Whether this connection has shown WebSocket (an upgrade request, or
     /// frames found without one) and so will be reported.
     pub fn is_websocket(&self) -> bool {
-        self.upgrade_requested || self.sides.iter().any(|s| s.decoder.as_ref().is_some_and(FrameDecoder::ever_synced))
+        self.upgrade_requested || self.sides.iter().any(|s| s.decoder.as_deref().is_some_and(FrameDecoder::ever_synced))
     }
 
     /// Whether nothing more needs to be looked at (not WebSocket): the
@@ -455,7 +458,7 @@ impl Session {
             rec.closes[i] = st.close.clone();
             rec.fin_packet[i] = st.fin.map(|f| f.0);
             rec.fin_ts[i] = st.fin.map(|f| f.1);
-            let dec = st.decoder.as_ref().map(FrameDecoder::stats).unwrap_or_default();
+            let dec = st.decoder.as_deref().map(FrameDecoder::stats).unwrap_or_default();
             rec.bytes[i] = ByteAccount {
                 captured: tcp[s].captured,
                 handshake: st.handshake_bytes,
@@ -628,7 +631,7 @@ impl Session {
     fn check_search_progress(&mut self, side: usize, fed: usize) {
         let limit = self.cfg.probe_limit as u64;
         let st = self.side(side);
-        if st.decoder.as_ref().is_some_and(FrameDecoder::ever_synced) {
+        if st.decoder.as_deref().is_some_and(FrameDecoder::ever_synced) {
             return;
         }
         st.probed += fed as u64;
@@ -883,7 +886,7 @@ impl Session {
             let start = st.pending.offset;
             // `pending.offset` is where this side's next byte goes, whether or
             // not bytes are held.
-            st.decoder = Some(FrameDecoder::in_sync(cfg, ctx, start));
+            st.decoder = Some(Box::new(FrameDecoder::in_sync(cfg, ctx, start)));
         }
         let max = self.cfg.max_message;
         for side in [OPENER, RESPONDER] {
@@ -911,7 +914,7 @@ impl Session {
                 Some((s, after)) if s == side => after,
                 _ => st.pending.offset,
             };
-            st.decoder = Some(FrameDecoder::searching(cfg, ctx, start, strict));
+            st.decoder = Some(Box::new(FrameDecoder::searching(cfg, ctx, start, strict)));
         }
         let max = self.cfg.max_message;
         for side in [OPENER, RESPONDER] {
