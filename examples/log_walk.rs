@@ -3,7 +3,7 @@
 //! identifiers, exactly what `--log` does before matching.
 //!
 //! ```text
-//! cargo run --release --example log_walk -- FILE... [--threads N]
+//! cargo run --release --example log_walk -- FILE... [--threads N] [--block-size BYTES]
 //! ```
 //!
 //! Blocks are parsed on a rayon pool of `--threads` threads (default: the
@@ -19,9 +19,18 @@ use wsforensics::logs::{LogOptions, read_logs};
 fn main() -> ExitCode {
     let mut paths = Vec::new();
     let mut threads: Option<usize> = None;
+    let mut opts = LogOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--threads" {
+        if a == "--block-size" {
+            match args.next().and_then(|v| v.parse().ok()).filter(|&n| n > 0) {
+                Some(n) => opts.block_size = n,
+                None => {
+                    eprintln!("log_walk: --block-size needs a number > 0");
+                    return ExitCode::from(2);
+                }
+            }
+        } else if a == "--threads" {
             match args.next().and_then(|v| v.parse().ok()).filter(|&n| n > 0) {
                 Some(n) => threads = Some(n),
                 None => {
@@ -34,7 +43,7 @@ fn main() -> ExitCode {
         }
     }
     if paths.is_empty() {
-        eprintln!("usage: log_walk FILE... [--threads N]");
+        eprintln!("usage: log_walk FILE... [--threads N] [--block-size BYTES]");
         return ExitCode::from(2);
     }
     let pool = match threads.map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build()).transpose() {
@@ -44,7 +53,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let opts = LogOptions::default();
     let (mut events, mut errors) = (0u64, 0u64);
     let mut traces: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     let start = Instant::now();

@@ -4,15 +4,16 @@
 //! blocks.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use jiff::tz::TimeZone;
 
 use super::header::{self, TextShape};
-use super::time::{Converter, Resolved};
+use super::time::{Converter, Resolved, StampMemo};
 use super::{
-    DetectedFormat, EventParts, Inner, Level, LogEvent, LogNotice, LogNoticeKind, MAX_MESSAGE, MAX_RAW, MAX_RECORD_BYTES, MAX_RECORD_LINES,
-    Span, Stream, Wrapper, ids, json, trace, wrap,
+    DetectedFormat, EventParts, IdList, Ident, Inner, Level, LogEvent, LogNotice, LogNoticeKind, MAX_MESSAGE, MAX_RAW, MAX_RECORD_BYTES,
+    MAX_RECORD_LINES, Span, Stream, Wrapper, ids, json, trace, wrap,
 };
 use crate::model::Timestamp;
 
@@ -59,9 +60,15 @@ pub(crate) struct HeaderInfo {
     level: Option<Level>,
     logger: Option<(usize, usize)>,
     msg: (usize, usize),
-    /// The message itself is a stack-trace line (syslog or Rails print
-    /// every trace line with its own header).
-    trace_body: bool,
+}
+
+impl HeaderInfo {
+    /// The message (in `text`, the line) is itself a stack-trace line
+    /// (syslog or Rails print every trace line with its own header). Asked
+    /// only when it matters: most headers start a record whatever it says.
+    fn trace_body(&self, text: &[u8]) -> bool {
+        trace::is_trace_line(strip_tags(text.get(self.msg.0..self.msg.1).unwrap_or_default()))
+    }
 }
 
 #[derive(Debug)]
@@ -91,6 +98,29 @@ pub(crate) struct LLine<'a> {
     wrap_ts: Option<Resolved>,
     stream: Option<Stream>,
     class: Class,
+    /// What the text may hold (a `#` of a syslog escape such as `#012`, a
+    /// newline), as far as the scan that cut it saw.
+    seen: Seen,
+    /// The text as a string, when it is known to be UTF-8 (a line of a block
+    /// validated as a whole): the record's text is then built without
+    /// checking it again.
+    view: Option<&'a str>,
+}
+
+/// Bytes a logical line may hold, as far as the scan that cut it saw: an
+/// escape (ANSI colours), a `#` (syslog escapes), a newline (none in a line
+/// of plain text). All `true` when unknown (the text of a container wrapper
+/// is unescaped, not scanned).
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    esc: bool,
+    hash: bool,
+    newline: bool,
+}
+
+impl Seen {
+    const UNKNOWN: Seen = Seen { esc: true, hash: true, newline: true };
+    const NOTHING: Seen = Seen { esc: false, hash: false, newline: false };
 }
 
 impl LLine<'_> {
@@ -102,6 +132,8 @@ impl LLine<'_> {
             wrap_ts: self.wrap_ts,
             stream: self.stream,
             class: self.class,
+            seen: self.seen,
+            view: None,
         }
     }
 
@@ -109,7 +141,7 @@ impl LLine<'_> {
     /// its first such line without knowing the block before).
     fn definite_start(&self) -> bool {
         match &self.class {
-            Class::Header(h) => !h.trace_body,
+            Class::Header(h) => !h.trace_body(&self.text),
             Class::Json(_) | Class::Crash(_) => true,
             _ => false,
         }
@@ -145,11 +177,42 @@ fn contains(b: &[u8], needle: &[u8]) -> bool {
 
 /// NUL bytes, or more than one byte in ten a control character.
 fn is_binary(b: &[u8]) -> bool {
+    // Most lines have no byte below 0x20 but tabs, and no DEL: nothing to count.
+    if !has_control(b) {
+        return false;
+    }
     if memchr::memchr(0, b).is_some() {
         return true;
     }
     let ctrl = b.iter().filter(|&&c| (c < 0x20 && !matches!(c, b'\t' | b'\r' | 0x1b | 0x0c | 0x08)) || c == 0x7f).count();
     ctrl > 0 && ctrl * 10 > b.len()
+}
+
+/// Whether `b` has a byte below 0x20 other than a tab, or a DEL (0x7f): 8
+/// bytes at a time, with word operations (SWAR); a word with a tab (as
+/// trace lines start) is looked at byte by byte.
+fn has_control(b: &[u8]) -> bool {
+    // Indentation (trace lines) is no control byte: the words start after.
+    let b = b.get(b.iter().take_while(|&&c| c == b'\t' || c == b' ').count()..).unwrap_or_default();
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let control = |c: u8| (c < 0x20 && c != b'\t') || c == 0x7f;
+    let mut chunks = b.chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // Some byte below 0x20 or equal to 0x7f (the borrows of these
+        // subtractions only run above a byte that matches: the test is
+        // exact for the word).
+        let below = x.wrapping_sub(0x20 * LOW) & !x & HIGH;
+        let del = {
+            let z = x ^ (0x7f * LOW);
+            z.wrapping_sub(LOW) & !z & HIGH
+        };
+        if (below | del) != 0 && chunk.iter().any(|&c| control(c)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&c| control(c))
 }
 
 /// Removes ANSI CSI sequences (`ESC [ ... letter`) and other `ESC x` pairs.
@@ -407,20 +470,74 @@ pub(crate) struct Record {
     around_msg: [(usize, usize); 2],
     json: Option<Box<json::JsonRec>>,
     /// The record's text as read (unwrapped), at most [`MAX_RAW`] bytes.
-    raw: Vec<u8>,
+    raw: Raw,
     /// The first line's message: a range of `raw`, or its own bytes when it
     /// was unescaped or is longer than `raw` keeps.
     msg_span: (usize, usize),
     msg_own: Option<Vec<u8>>,
     /// Continuation lines to analyse, each after a `\n`.
     more: Vec<u8>,
+    /// While `Some(start)`, the continuation lines to analyse are
+    /// `raw[start..]` and `more` is unused: every line went whole to both, as
+    /// they do unless a limit cuts them (a stack trace is then not copied
+    /// twice).
+    more_from: Option<usize>,
     body_lines: usize,
     /// Lines past the analysis limits.
     dropped: u64,
     pending_blanks: u32,
     wrap_ts: Option<Resolved>,
     stream: Option<Stream>,
+    /// The first line may hold a newline (not one of plain text).
+    first_newline: bool,
 }
+
+/// A record's text as read, at most [`MAX_RAW`] bytes: a string while every
+/// part of it is known to be UTF-8, else bytes (checked, or made lossy, when
+/// the event is built).
+#[derive(Debug)]
+enum Raw {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Raw {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Raw::Text(t) => t.as_bytes(),
+            Raw::Bytes(b) => b,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Raw::Text(t) => t.len(),
+            Raw::Bytes(b) => b.len(),
+        }
+    }
+
+    /// Appends `b` (`view` is the same text as a string, when known), up to
+    /// [`MAX_RAW`] bytes in all.
+    fn push(&mut self, b: &[u8], view: Option<&str>) {
+        let room = MAX_RAW.saturating_sub(self.len());
+        if let (Raw::Text(t), Some(v)) = (&mut *self, view) {
+            // The same bytes as below, while the cut falls between characters.
+            if let Some(part) = v.get(..room.min(v.len())) {
+                t.push_str(part);
+                return;
+            }
+        }
+        if let Raw::Text(t) = self {
+            *self = Raw::Bytes(std::mem::take(t).into_bytes());
+        }
+        if let Raw::Bytes(dst) = self {
+            push_bounded(dst, b, MAX_RAW);
+        }
+    }
+}
+
+/// Bytes first reserved for a record's continuation lines.
+const CONTINUATION_ROOM: usize = 2048;
 
 fn push_bounded(dst: &mut Vec<u8>, src: &[u8], limit: usize) {
     let room = limit.saturating_sub(dst.len());
@@ -429,13 +546,9 @@ fn push_bounded(dst: &mut Vec<u8>, src: &[u8], limit: usize) {
 
 impl Record {
     fn new(line: &LLine<'_>, mode: Mode) -> Record {
-        let text = line.text.as_ref();
-        // Slack for the identifier texts appended when the event is built.
-        let mut raw = Vec::with_capacity(text.len().min(MAX_RAW) + 48);
-        push_bounded(&mut raw, text, MAX_RAW);
         let mut rec = Record {
-            first: line.first,
-            last: line.last,
+            first: 0,
+            last: 0,
             mode,
             level: None,
             ts: None,
@@ -443,16 +556,62 @@ impl Record {
             logger_span: None,
             around_msg: [(0, 0); 2],
             json: None,
-            msg_span: (0, raw.len()),
+            msg_span: (0, 0),
             msg_own: None,
-            raw,
+            raw: Raw::Bytes(Vec::new()),
             more: Vec::new(),
+            more_from: None,
             body_lines: 1,
             dropped: 0,
             pending_blanks: 0,
-            wrap_ts: line.wrap_ts,
-            stream: line.stream,
+            wrap_ts: None,
+            stream: None,
+            first_newline: true,
         };
+        rec.reset(line, mode);
+        rec
+    }
+
+    /// Makes this the record that `line` starts, in place: records are
+    /// reused one after the other (their continuation buffer with them)
+    /// rather than moved around.
+    fn reset(&mut self, line: &LLine<'_>, mode: Mode) {
+        let text = line.text.as_ref();
+        // Slack for the identifier texts appended when the event is built.
+        let room = text.len().min(MAX_RAW) + 48;
+        let raw = match line.view {
+            Some(v) if v.len() <= MAX_RAW => {
+                let mut t = String::with_capacity(room);
+                t.push_str(v);
+                Raw::Text(t)
+            }
+            _ => {
+                let mut b = Vec::with_capacity(room);
+                push_bounded(&mut b, text, MAX_RAW);
+                Raw::Bytes(b)
+            }
+        };
+        self.first = line.first;
+        self.last = line.last;
+        self.mode = mode;
+        self.level = None;
+        self.ts = None;
+        self.ts_span = (0, 0);
+        self.logger_span = None;
+        self.around_msg = [(0, 0); 2];
+        self.json = None;
+        self.msg_span = (0, raw.len());
+        self.msg_own = None;
+        self.raw = raw;
+        self.more.clear();
+        self.more_from = Some(self.raw.len());
+        self.body_lines = 1;
+        self.dropped = 0;
+        self.pending_blanks = 0;
+        self.wrap_ts = line.wrap_ts;
+        self.stream = line.stream;
+        self.first_newline = line.seen.newline;
+        let rec = self;
         match &line.class {
             Class::Header(h) => {
                 rec.level = h.level;
@@ -463,7 +622,7 @@ impl Record {
                 let end = rec.raw.len();
                 rec.around_msg = [(h.ts_span.1.min(ms), ms.min(end)), (me.min(end), if me < text.len() { end } else { me.min(end) })];
                 let msg = text.get(ms..me).unwrap_or_default();
-                if let Some(unescaped) = wrap::unescape_syslog(msg) {
+                if let Some(unescaped) = if line.seen.hash { wrap::unescape_syslog(msg) } else { None } {
                     rec.msg_own = Some(unescaped);
                 } else if me > rec.raw.len() {
                     let mut own = Vec::new();
@@ -490,14 +649,31 @@ impl Record {
             push_bounded(&mut own, text, MAX_RECORD_BYTES);
             rec.msg_own = Some(own);
         }
-        rec
     }
 
     /// Appends a continuation line (`body` is what to analyse of it).
-    fn push(&mut self, text: &[u8], body: &[u8], last: u64) {
+    fn push(&mut self, text: &[u8], view: Option<&str>, body: &[u8], last: u64) {
         let blanks = self.pending_blanks as usize;
         self.pending_blanks = 0;
-        if self.body_lines + blanks < MAX_RECORD_LINES && self.more.len() + body.len() + blanks < MAX_RECORD_BYTES {
+        let analysed = self.body_lines + blanks < MAX_RECORD_LINES && self.more_len() + body.len() + blanks < MAX_RECORD_BYTES;
+        if let Some(from) = self.more_from {
+            // Still a view of `raw` if the line goes whole to both.
+            let whole = self.raw.len() + blanks + 1 + text.len() <= MAX_RAW;
+            if !(analysed && std::ptr::eq(body, text) && whole) {
+                self.more.clear();
+                self.more.extend_from_slice(self.raw.bytes().get(from..).unwrap_or_default());
+                self.more_from = None;
+            }
+        }
+        if analysed && self.more_from.is_some() {
+            self.body_lines += blanks + 1;
+        } else if analysed {
+            if self.more.capacity() == 0 {
+                // A record with one continuation line usually has more (a
+                // stack trace): start with room for a few instead of
+                // growing from a handful of bytes.
+                self.more.reserve(CONTINUATION_ROOM.max(body.len() + blanks + 1));
+            }
             self.more.resize(self.more.len() + blanks + 1, b'\n');
             self.more.extend_from_slice(body);
             self.body_lines += blanks + 1;
@@ -506,11 +682,19 @@ impl Record {
         }
         if self.raw.len() < MAX_RAW {
             for _ in 0..=blanks {
-                push_bounded(&mut self.raw, b"\n", MAX_RAW);
+                self.raw.push(b"\n", Some("\n"));
             }
-            push_bounded(&mut self.raw, text, MAX_RAW);
+            self.raw.push(text, view);
         }
         self.last = last;
+    }
+
+    /// The length of the continuation lines to analyse.
+    fn more_len(&self) -> usize {
+        match self.more_from {
+            Some(from) => self.raw.len() - from,
+            None => self.more.len(),
+        }
     }
 
     fn shift(&mut self, base: u64) {
@@ -526,28 +710,41 @@ pub(crate) struct Grouper {
 }
 
 impl Grouper {
-    fn close(&mut self, done: &mut Vec<Record>) {
-        if let Some(r) = self.open.take() {
-            done.push(r);
+    /// Hands the open record to `done`; none is open after.
+    fn close(&mut self, done: &mut impl FnMut(&mut Record)) {
+        if let Some(r) = self.open.as_mut() {
+            done(r);
+        }
+        self.open = None;
+    }
+
+    /// Hands the open record to `done` and opens the one `line` starts (in
+    /// the same place).
+    fn start(&mut self, line: &LLine<'_>, mode: Mode, done: &mut impl FnMut(&mut Record)) {
+        match self.open.as_mut() {
+            Some(r) => {
+                done(r);
+                r.reset(line, mode);
+            }
+            None => self.open = Some(Record::new(line, mode)),
         }
     }
 
-    fn start(&mut self, line: &LLine<'_>, mode: Mode, done: &mut Vec<Record>) {
-        self.close(done);
-        self.open = Some(Record::new(line, mode));
-    }
-
-    pub(crate) fn feed(&mut self, line: LLine<'_>, done: &mut Vec<Record>) {
-        if matches!(line.class, Class::Json(_)) {
-            self.close(done);
-            let mut r = Record::new(&line, Mode::Json);
-            if let Class::Json(j) = line.class {
+    /// Groups one line; the records it finishes go to `done`, in order (it
+    /// may take what it needs out of them).
+    pub(crate) fn feed(&mut self, line: &mut LLine<'_>, done: &mut impl FnMut(&mut Record)) {
+        if let Class::Json(_) = line.class {
+            self.start(line, Mode::Json, done);
+            if let Class::Json(j) = std::mem::replace(&mut line.class, Class::Other)
+                && let Some(r) = self.open.as_mut()
+            {
                 r.ts = j.ts;
                 r.json = Some(j);
             }
-            done.push(r);
+            self.close(done);
             return;
         }
+        let line = &*line;
         let same_stream = |r: &Record| r.stream.is_none() || line.stream.is_none() || r.stream == line.stream;
         match &line.class {
             Class::Json(_) => {}
@@ -560,19 +757,19 @@ impl Grouper {
                 }
             }
             Class::Header(h) => {
-                if h.trace_body
-                    && let Some(r) = self.open.as_mut()
+                if let Some(r) = self.open.as_mut()
                     && r.mode == Mode::Headed
                     && r.level == h.level
                     && same_stream(r)
+                    && h.trace_body(&line.text)
                 {
                     let body = line.text.get(h.msg.0..h.msg.1.max(h.msg.0)).unwrap_or_default();
-                    r.push(&line.text, strip_tags(body), line.last);
+                    r.push(&line.text, line.view, strip_tags(body), line.last);
                     return;
                 }
-                self.start(&line, Mode::Headed, done);
+                self.start(line, Mode::Headed, done);
             }
-            Class::Crash(c) => self.start(&line, Mode::from_crash(*c, &line.text), done),
+            Class::Crash(c) => self.start(line, Mode::from_crash(*c, &line.text), done),
             // A traceback under a header belongs to it, whatever its level
             // (`logger.debug("...", exc_info=True)` is common: websockets
             // logs failed handshakes that way).
@@ -581,27 +778,27 @@ impl Grouper {
                     if r.mode != Mode::Headed {
                         r.mode = Mode::Python(Py::Frames);
                     }
-                    r.push(&line.text, &line.text, line.last);
+                    r.push(&line.text, line.view, &line.text, line.last);
                 }
-                _ => self.start(&line, Mode::Python(Py::Frames), done),
+                _ => self.start(line, Mode::Python(Py::Frames), done),
             },
             Class::ElixirError => match self.open.as_mut() {
                 Some(r) if same_stream(r) && matches!(r.mode, Mode::Headed | Mode::Bare) => {
                     if r.mode == Mode::Bare {
                         r.mode = Mode::Elixir;
                     }
-                    r.push(&line.text, &line.text, line.last);
+                    r.push(&line.text, line.view, &line.text, line.last);
                 }
-                _ => self.start(&line, Mode::Elixir, done),
+                _ => self.start(line, Mode::Elixir, done),
             },
             Class::Goroutine => match self.open.as_mut() {
                 Some(r) if same_stream(r) && matches!(r.mode, Mode::Headed | Mode::Bare | Mode::Go) => {
                     if r.mode == Mode::Bare {
                         r.mode = Mode::Go;
                     }
-                    r.push(&line.text, &line.text, line.last);
+                    r.push(&line.text, line.view, &line.text, line.last);
                 }
-                _ => self.start(&line, Mode::Go, done),
+                _ => self.start(line, Mode::Go, done),
             },
             Class::Other => {
                 if let Some(r) = self.open.as_mut()
@@ -609,10 +806,10 @@ impl Grouper {
                     && let Some(mode) = r.mode.next(&line.text)
                 {
                     r.mode = mode;
-                    r.push(&line.text, &line.text, line.last);
+                    r.push(&line.text, line.view, &line.text, line.last);
                     return;
                 }
-                self.start(&line, Mode::Bare, done);
+                self.start(line, Mode::Bare, done);
             }
         }
     }
@@ -641,7 +838,7 @@ fn strip_tags(b: &[u8]) -> &[u8] {
 // ---------------------------------------------------------------- classification
 
 /// Classifies one logical line of a text (or JSON-lines) log.
-fn classify(text: &[u8], ctx: &FileCtx, conv: &mut Converter, notices: &mut Vec<LogNotice>, lineno: u64) -> Class {
+fn classify(text: &[u8], ctx: &FileCtx, conv: &mut Converter, memo: &mut StampMemo, notices: &mut Vec<LogNotice>, lineno: u64) -> Class {
     if text.is_empty() || is_blank(text) {
         return Class::Blank;
     }
@@ -651,12 +848,10 @@ fn classify(text: &[u8], ctx: &FileCtx, conv: &mut Converter, notices: &mut Vec<
             None => notices.push(ctx.notice(lineno, lineno, LogNoticeKind::BadJson, "not valid JSON; read as text".to_string())),
         }
     }
-    if let Some(h) = header::parse(ctx.shape(), text) {
+    if let Some(h) = header::parse_with(ctx.shape(), text, memo) {
         let ts = h.ts.as_ref().and_then(|w| conv.resolve(w));
         let msg = (h.msg_start.min(text.len()), h.msg_end.unwrap_or(text.len()).min(text.len()));
-        let body = text.get(msg.0..msg.1).unwrap_or_default();
-        let trace_body = trace::is_trace_line(strip_tags(body));
-        return Class::Header(HeaderInfo { ts, ts_span: h.ts_span, level: h.level, logger: h.logger, msg, trace_body });
+        return Class::Header(HeaderInfo { ts, ts_span: h.ts_span, level: h.level, logger: h.logger, msg });
     }
     if is_binary(text) {
         return Class::Binary;
@@ -707,13 +902,38 @@ pub(crate) fn append(text: &mut String, s: &str) -> Span {
 /// The message span for the first line held in `text[span]`: the first
 /// line only, bounded, without trailing blanks.
 fn message_span(text: &str, span: Span) -> Span {
-    let first = span.of(text).split('\n').next().unwrap_or_default();
+    first_line_span(text, span, memchr::memchr(b'\n', span.of(text).as_bytes()))
+}
+
+/// [`message_span`] when the first newline in `text[span]` is known.
+fn first_line_span(text: &str, span: Span, newline: Option<usize>) -> Span {
+    let all = span.of(text);
+    let first = newline.and_then(|p| all.get(..p)).unwrap_or(all);
     let len = cut(first, MAX_MESSAGE).trim_end().len();
     Span::new(span.start as usize, span.start as usize + len)
 }
 
+/// What building events keeps from one event to the next.
+pub(crate) struct Scratch {
+    /// The identifiers of the event being built (copied into it at the end).
+    ids: Vec<Ident>,
+    /// Header parts known to hold no identifier.
+    no_ids: ids::NoIds,
+}
+
+impl Scratch {
+    pub(crate) const fn new() -> Self {
+        Scratch { ids: Vec::new(), no_ids: ids::NoIds::new() }
+    }
+}
+
+thread_local! {
+    /// Each worker thread's [`Scratch`], kept from block to block.
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
+}
+
 /// Builds the event of a finished record.
-pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotice>) -> LogEvent {
+pub(crate) fn build_event(rec: &mut Record, ctx: &FileCtx, notices: &mut Vec<LogNotice>, scratch: &mut Scratch) -> LogEvent {
     let (line, end_line) = (rec.first + 1, rec.last + 1);
     if rec.dropped > 0 {
         notices.push(ctx.notice(
@@ -726,10 +946,20 @@ pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotic
     // The text buffer: the raw bytes themselves when they are UTF-8 (spans
     // found in the bytes hold), else a lossy copy with the parts copied.
     let bytes_span = |b: &[u8], (s, e): (usize, usize)| utf8(b.get(s..e).unwrap_or_default()).into_owned();
-    let (mut text, exact, copied) = match String::from_utf8(rec.raw) {
+    let more_len = rec.more_len();
+    let raw = match std::mem::replace(&mut rec.raw, Raw::Bytes(Vec::new())) {
+        Raw::Text(t) => Ok(t),
+        Raw::Bytes(b) => String::from_utf8(b),
+    };
+    let (mut text, exact, copied) = match raw {
         Ok(t) => (t, true, None),
         Err(e) => {
             let b = e.into_bytes();
+            // The continuation lines, as bytes, before they are made lossy.
+            if let Some(from) = rec.more_from.take() {
+                rec.more.clear();
+                rec.more.extend_from_slice(b.get(from..).unwrap_or_default());
+            }
             let parts = (bytes_span(&b, rec.ts_span), rec.logger_span.map(|l| bytes_span(&b, l)), bytes_span(&b, rec.msg_span));
             (String::from_utf8_lossy(&b).into_owned(), false, Some(parts))
         }
@@ -753,7 +983,8 @@ pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotic
         Some(r) => (Some(r.ts), r.res_ns, r.ambiguous),
         None => (None, 0, false),
     };
-    let mut ids = Vec::new();
+    let ids = &mut scratch.ids;
+    ids.clear();
     if let Some(j) = &rec.json {
         let mut parts = json::event(j, ctx.file, line, end_line, text, raw);
         parts.wrapper_ts = wrapper_ts;
@@ -769,8 +1000,11 @@ pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotic
     // The first line's message: in the raw text, or its own copy.
     let own_first = rec.msg_own.as_ref().map(|own| append(&mut text, &utf8(own)));
     let first_span = own_first.unwrap_or(first_line);
-    let mut message = message_span(&text, first_span);
-    if message.start == message.end && exact && !rec.more.is_empty() {
+    // Its first newline (from an unescaped syslog message, or a container's
+    // unescaped text), looked for once.
+    let newline = if own_first.is_none() && !rec.first_newline { None } else { memchr::memchr(b'\n', first_span.of(&text).as_bytes()) };
+    let mut message = first_line_span(&text, first_span, newline);
+    if message.start == message.end && exact && more_len > 0 {
         // `fail: Category[13]` and the like: the message is on the next line.
         let raw_text = raw.of(&text);
         let mut pos = raw_text.find('\n').map_or(raw_text.len(), |p| p + 1);
@@ -790,18 +1024,28 @@ pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotic
             if s < e
                 && let Some(part) = text.get(s..e)
             {
-                let mut sink = ids::IdSink::in_text(&mut ids, &text, s);
-                ids::scan(part.as_bytes(), &mut sink);
+                let mut sink = ids::IdSink::in_text(ids, &text, s);
+                ids::scan_cached(part.as_bytes(), &mut sink, &mut scratch.no_ids);
             }
         }
     }
-    let multi = !rec.more.is_empty() || first_span.of(&text).contains('\n');
+    let multi = more_len > 0 || newline.is_some();
     let exception = if multi || rec.level.is_some_and(Level::is_error) {
         let mut body = first_span.of(&text).to_string();
-        body.push_str(&utf8(&rec.more));
-        let lines: Vec<&str> = body.split('\n').collect();
+        match rec.more_from {
+            // The text is the raw bytes (checked UTF-8): the lines are there.
+            Some(from) => body.push_str(text.get(from..raw.end as usize).unwrap_or_default()),
+            None => body.push_str(&utf8(&rec.more)),
+        }
+        let mut lines: Vec<&str> = Vec::with_capacity(rec.body_lines + 1);
+        let mut start = 0;
+        for p in memchr::memchr_iter(b'\n', body.as_bytes()) {
+            lines.push(body.get(start..p).unwrap_or_default());
+            start = p + 1;
+        }
+        lines.push(body.get(start..).unwrap_or_default());
         let (exc, mask) = trace::parse(&lines, rec.level);
-        let mut sink = ids::IdSink::copying(&mut ids, &mut text);
+        let mut sink = ids::IdSink::copying(ids, &mut text);
         for (i, l) in lines.iter().enumerate() {
             if !mask.get(i).copied().unwrap_or(false) {
                 ids::scan(l.as_bytes(), &mut sink);
@@ -811,12 +1055,12 @@ pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotic
     } else if exact || own_first.is_some() {
         let base = first_span.start as usize;
         let scanned = first_span.of(&text);
-        let mut sink = ids::IdSink::in_text(&mut ids, &text, base);
+        let mut sink = ids::IdSink::in_text(ids, &text, base);
         ids::scan(scanned.as_bytes(), &mut sink);
         None
     } else {
         let scanned = first_span.of(&text).to_string();
-        let mut sink = ids::IdSink::copying(&mut ids, &mut text);
+        let mut sink = ids::IdSink::copying(ids, &mut text);
         ids::scan(scanned.as_bytes(), &mut sink);
         None
     };
@@ -836,7 +1080,7 @@ pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotic
         message,
         ts_raw,
         logger,
-        ids,
+        ids: IdList::from_slice(ids),
     }
     .into()
 }
@@ -845,9 +1089,24 @@ pub(crate) fn build_event(rec: Record, ctx: &FileCtx, notices: &mut Vec<LogNotic
 
 /// A block of whole lines, as the reader cut it.
 pub(crate) struct Block {
+    /// The block is `data[..len]`; the rest is room the reader reuses (its
+    /// buffers go back to it once parsed, and are never zeroed again).
     pub data: Vec<u8>,
+    pub len: usize,
     /// The block is one line cut at `max_line`: its original length.
     pub cut_line: Option<u64>,
+}
+
+impl Block {
+    /// A block of all of `data`.
+    #[cfg(test)]
+    pub(crate) fn whole(data: Vec<u8>) -> Block {
+        Block { len: data.len(), data, cut_line: None }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.data.get(..self.len).unwrap_or(&self.data)
+    }
 }
 
 /// What a block gives: lines before its first definite record start (to be
@@ -880,10 +1139,10 @@ fn stream_slot(s: Option<Stream>) -> usize {
 
 struct BlockState<'c> {
     ctx: &'c FileCtx,
+    scratch: &'c mut Scratch,
     conv: Converter,
+    stamps: StampMemo,
     grouper: Grouper,
-    /// Records just finished (built into events at once).
-    done: Vec<Record>,
     events: Vec<LogEvent>,
     prefix: Vec<LLine<'static>>,
     started: bool,
@@ -908,33 +1167,44 @@ impl BlockState<'_> {
         }
     }
 
-    fn logical(&mut self, text: Cow<'_, [u8]>, first: u64, last: u64, wrap_ts: Option<Resolved>, stream: Option<Stream>) {
-        let text = if memchr::memchr(0x1b, &text).is_some() { Cow::Owned(strip_ansi(&text)) } else { text };
-        let class = classify(&text, self.ctx, &mut self.conv, &mut self.notices, first + 1);
+    #[allow(clippy::too_many_arguments)]
+    fn logical<'t>(
+        &mut self,
+        text: Cow<'t, [u8]>,
+        view: Option<&'t str>,
+        first: u64,
+        last: u64,
+        wrap_ts: Option<Resolved>,
+        stream: Option<Stream>,
+        seen: Seen,
+    ) {
+        let (text, view) =
+            if seen.esc && memchr::memchr(0x1b, &text).is_some() { (Cow::Owned(strip_ansi(&text)), None) } else { (text, view) };
+        let class = classify(&text, self.ctx, &mut self.conv, &mut self.stamps, &mut self.notices, first + 1);
         if matches!(class, Class::Binary) {
             let bytes = text.len() as u64;
             self.binary = match self.binary {
                 Some((a, _, n)) => Some((a, last, n + bytes)),
                 None => Some((first, last, bytes)),
             };
-        } else if !matches!(class, Class::Blank) {
+        } else if self.binary.is_some() && !matches!(class, Class::Blank) {
             self.flush_binary();
         }
-        let line = LLine { text, first, last, wrap_ts, stream, class };
+        let mut line = LLine { text, first, last, wrap_ts, stream, class, seen, view };
         if !self.started && line.definite_start() {
             self.started = true;
         }
         if self.started {
-            self.grouper.feed(line, &mut self.done);
-            for r in self.done.drain(..) {
-                self.records += 1;
-                if self.build {
-                    self.events.push(build_event(r, self.ctx, &mut self.notices));
+            let BlockState { ctx, grouper, events, notices, build, records, scratch, .. } = self;
+            grouper.feed(&mut line, &mut |r: &mut Record| {
+                *records += 1;
+                if *build {
+                    events.push(build_event(r, ctx, notices, scratch));
                 }
-            }
+            });
         } else {
             // Binary lines only matter as record breaks: keep no bytes.
-            let line = if matches!(line.class, Class::Binary) { LLine { text: Cow::Borrowed(&[][..]), ..line } } else { line };
+            let line = if matches!(line.class, Class::Binary) { LLine { text: Cow::Borrowed(&[][..]), view: None, ..line } } else { line };
             self.prefix.push(line.into_owned());
         }
     }
@@ -953,12 +1223,20 @@ pub(crate) fn count_records(block: &Block, ctx: &FileCtx) -> u64 {
 }
 
 fn parse_block_with(block: &Block, ctx: &FileCtx, build: bool) -> (BlockOut, u64) {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => parse_block_in(block, ctx, build, &mut scratch),
+        Err(_) => parse_block_in(block, ctx, build, &mut Scratch::new()),
+    })
+}
+
+fn parse_block_in(block: &Block, ctx: &FileCtx, build: bool, scratch: &mut Scratch) -> (BlockOut, u64) {
     let mut st = BlockState {
         ctx,
+        scratch,
         conv: Converter::new(&ctx.tz, ctx.reference),
+        stamps: StampMemo::default(),
         grouper: Grouper::default(),
-        done: Vec::with_capacity(2),
-        events: Vec::with_capacity(if build { block.data.len() / 48 + 16 } else { 0 }),
+        events: Vec::with_capacity(if build { block.len / 48 + 16 } else { 0 }),
         prefix: Vec::new(),
         started: false,
         notices: Vec::new(),
@@ -967,16 +1245,39 @@ fn parse_block_with(block: &Block, ctx: &FileCtx, build: bool) -> (BlockOut, u64
         records: 0,
     };
     let mut partials: [Option<Partial>; 3] = [None, None, None];
-    let data = &block.data;
+    let data = block.bytes();
     let mut start = 0usize;
     let mut lineno = 0u64;
+    // Line ends, and on the way the bytes that need work on a line (see
+    // `Seen`): one pass over the block instead of one per line and byte.
+    // The block as a string when it is UTF-8 (checked once, fast): its lines
+    // are then strings too.
+    let text = simdutf8::basic::from_utf8(data).ok();
+    // Most blocks have neither: then the scan looks for line ends alone.
+    let rare = memchr::memchr2(0x1b, b'#', data).is_some();
+    let mut hits = memchr::memchr3_iter(b'\n', 0x1b, b'#', data);
     let mut newlines = memchr::memchr_iter(b'\n', data);
+    let mut seen = Seen::NOTHING;
     loop {
-        let end = match newlines.next() {
+        let newline = if !rare {
+            newlines.next()
+        } else {
+            loop {
+                match hits.next() {
+                    Some(p) if data.get(p) == Some(&b'\n') => break Some(p),
+                    Some(p) if data.get(p) == Some(&0x1b) => seen.esc = true,
+                    Some(_) => seen.hash = true,
+                    None => break None,
+                }
+            }
+        };
+        let end = match newline {
             Some(p) => p,
             None if start < data.len() => data.len(),
             None => break,
         };
+        let line_seen = std::mem::replace(&mut seen, Seen::NOTHING);
+        let line_start = start;
         let mut line = data.get(start..end).unwrap_or_default();
         start = end + 1;
         if let [rest @ .., b'\r'] = line {
@@ -999,8 +1300,10 @@ fn parse_block_with(block: &Block, ctx: &FileCtx, build: bool) -> (BlockOut, u64
                 format!("line of {len} bytes: only the first {} read", ctx.max_line),
             ));
         }
+        // Not where a cut split a character.
+        let view = text.and_then(|t| t.get(line_start..line_start + line.len()));
         match ctx.format.wrapper {
-            None => st.logical(Cow::Borrowed(line), lineno, lineno, None, None),
+            None => st.logical(Cow::Borrowed(line), view, lineno, lineno, None, None, line_seen),
             Some(w) => {
                 let unwrapped = match w {
                     Wrapper::Cri => wrap::cri(line),
@@ -1016,14 +1319,14 @@ fn parse_block_with(block: &Block, ctx: &FileCtx, build: bool) -> (BlockOut, u64
                                 "no valid container wrapper; read as plain text".to_string(),
                             ));
                         }
-                        st.logical(Cow::Borrowed(line), lineno, lineno, None, None);
+                        st.logical(Cow::Borrowed(line), view, lineno, lineno, None, None, line_seen);
                     }
                     Some(u) => {
                         let wrap_ts = u.time.as_ref().and_then(|w| st.conv.resolve(w));
                         let slot = stream_slot(u.stream);
                         let pending = partials.get_mut(slot).and_then(Option::take);
                         match pending {
-                            None if !u.partial => st.logical(u.text, lineno, lineno, wrap_ts, u.stream),
+                            None if !u.partial => st.logical(u.text, None, lineno, lineno, wrap_ts, u.stream, Seen::UNKNOWN),
                             None => {
                                 if let Some(p) = partials.get_mut(slot) {
                                     *p = Some(Partial { text: u.text.into_owned(), first: lineno, wrap_ts, stream: u.stream });
@@ -1036,7 +1339,7 @@ fn parse_block_with(block: &Block, ctx: &FileCtx, build: bool) -> (BlockOut, u64
                                         *s = Some(p);
                                     }
                                 } else {
-                                    st.logical(Cow::Owned(p.text), p.first, lineno, p.wrap_ts, p.stream);
+                                    st.logical(Cow::Owned(p.text), None, p.first, lineno, p.wrap_ts, p.stream, Seen::UNKNOWN);
                                 }
                             }
                         }
@@ -1054,7 +1357,7 @@ fn parse_block_with(block: &Block, ctx: &FileCtx, build: bool) -> (BlockOut, u64
             LogNoticeKind::UnfinishedPartial,
             "partial container line never completed; read as it is".to_string(),
         ));
-        st.logical(Cow::Owned(p.text), p.first, last, p.wrap_ts, p.stream);
+        st.logical(Cow::Owned(p.text), None, p.first, last, p.wrap_ts, p.stream, Seen::UNKNOWN);
     }
     st.flush_binary();
     let open = st.grouper.take();
@@ -1068,11 +1371,12 @@ pub(crate) struct Stitcher {
     grouper: Grouper,
     last_ts: Option<Timestamp>,
     pub events: u64,
+    scratch: Scratch,
 }
 
 impl Stitcher {
     pub(crate) fn new() -> Self {
-        Stitcher { base: 0, grouper: Grouper::default(), last_ts: None, events: 0 }
+        Stitcher { base: 0, grouper: Grouper::default(), last_ts: None, events: 0, scratch: Scratch::new() }
     }
 
     fn emit(&mut self, mut ev: LogEvent, sink: &mut dyn FnMut(LogEvent)) {
@@ -1104,17 +1408,20 @@ impl Stitcher {
             }
             notices.push(n);
         }
-        let mut done = Vec::new();
+        // The lines before the block's first record start, grouped after
+        // the blocks before it.
+        let mut built = Vec::new();
+        let scratch = &mut self.scratch;
+        let mut done = |r: &mut Record| built.push(build_event(r, ctx, notices, scratch));
         for mut line in out.prefix {
             line.first += base;
             line.last += base;
-            self.grouper.feed(line, &mut done);
+            self.grouper.feed(&mut line, &mut done);
         }
         if out.started {
             self.grouper.close(&mut done);
         }
-        for r in done {
-            let ev = build_event(r, ctx, notices);
+        for ev in built {
             self.emit(ev, sink);
         }
         if out.started {
@@ -1132,8 +1439,8 @@ impl Stitcher {
     }
 
     pub(crate) fn finish(&mut self, ctx: &FileCtx, sink: &mut dyn FnMut(LogEvent), notices: &mut Vec<LogNotice>) {
-        if let Some(r) = self.grouper.take() {
-            let ev = build_event(r, ctx, notices);
+        if let Some(mut r) = self.grouper.take() {
+            let ev = build_event(&mut r, ctx, notices, &mut self.scratch);
             self.emit(ev, sink);
         }
     }

@@ -109,6 +109,18 @@ pub(crate) fn level_word(tok: &[u8]) -> Option<Level> {
     if tok.is_empty() || tok.len() > 13 {
         return None;
     }
+    if tok.len() <= 8 {
+        // Lower case, as a word (zero-padded: no name holds a NUL byte, so
+        // the word tells the length too).
+        let mut w = 0u64;
+        for (k, &c) in tok.iter().enumerate() {
+            if c == 0 {
+                return None;
+            }
+            w |= u64::from(c.to_ascii_lowercase()) << (8 * k);
+        }
+        return short_level(w);
+    }
     let mut buf = [0u8; 13];
     for (dst, src) in buf.iter_mut().zip(tok) {
         *dst = src.to_ascii_lowercase();
@@ -122,6 +134,63 @@ pub(crate) fn level_word(tok: &[u8]) -> Option<Level> {
         b"warn" | b"warning" | b"wrn" => Level::Warn,
         b"error" | b"err" | b"eror" | b"fail" | b"severe" => Level::Error,
         b"fatal" | b"critical" | b"crit" | b"ftl" | b"crt" | b"emerg" | b"emergency" | b"alert" | b"panic" => Level::Fatal,
+        _ => return None,
+    })
+}
+
+/// A name of at most 8 bytes as a word, first byte lowest.
+#[allow(clippy::indexing_slicing)] // `k` runs over the name.
+const fn name(s: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut k = 0;
+    while k < s.len() {
+        w |= (s[k] as u64) << (8 * k);
+        k += 1;
+    }
+    w
+}
+
+/// [`level_word`] for a token of at most 8 bytes, lower case, as a word.
+fn short_level(w: u64) -> Option<Level> {
+    const TRACE: u64 = name(b"trace");
+    const TRC: u64 = name(b"trc");
+    const TRCE: u64 = name(b"trce");
+    const FINEST: u64 = name(b"finest");
+    const FINER: u64 = name(b"finer");
+    const VERBOSE: u64 = name(b"verbose");
+    const VRB: u64 = name(b"vrb");
+    const DEBUG: u64 = name(b"debug");
+    const DBG: u64 = name(b"dbg");
+    const DBUG: u64 = name(b"dbug");
+    const FINE: u64 = name(b"fine");
+    const CONFIG: u64 = name(b"config");
+    const INFO: u64 = name(b"info");
+    const INF: u64 = name(b"inf");
+    const NOTICE: u64 = name(b"notice");
+    const WARN: u64 = name(b"warn");
+    const WARNING: u64 = name(b"warning");
+    const WRN: u64 = name(b"wrn");
+    const ERROR: u64 = name(b"error");
+    const ERR: u64 = name(b"err");
+    const EROR: u64 = name(b"eror");
+    const FAIL: u64 = name(b"fail");
+    const SEVERE: u64 = name(b"severe");
+    const FATAL: u64 = name(b"fatal");
+    const CRITICAL: u64 = name(b"critical");
+    const CRIT: u64 = name(b"crit");
+    const FTL: u64 = name(b"ftl");
+    const CRT: u64 = name(b"crt");
+    const EMERG: u64 = name(b"emerg");
+    const ALERT: u64 = name(b"alert");
+    const PANIC: u64 = name(b"panic");
+    Some(match w {
+        TRACE | TRC | TRCE | FINEST | FINER | VERBOSE | VRB => Level::Trace,
+        DEBUG | DBG | DBUG | FINE | CONFIG => Level::Debug,
+        INFO | INF => Level::Info,
+        NOTICE => Level::Notice,
+        WARN | WARNING | WRN => Level::Warn,
+        ERROR | ERR | EROR | FAIL | SEVERE => Level::Error,
+        FATAL | CRITICAL | CRIT | FTL | CRT | EMERG | ALERT | PANIC => Level::Fatal,
         _ => return None,
     })
 }
@@ -150,8 +219,23 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// End of the token starting at `i` (first whitespace or end).
+/// End of the token starting at `i` (first whitespace or end), 8 bytes at a
+/// time (headers are a few tokens, but every line has one).
 fn token_end(b: &[u8], mut i: usize) -> usize {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // High bits at bytes equal to a space or a tab: exact up to the
+        // first such byte (the borrow of `- LOW` only runs past a zero byte),
+        // which is all `trailing_zeros` looks at.
+        let zero = |z: u64| z.wrapping_sub(LOW) & !z & HIGH;
+        let ws = zero(x ^ (u64::from(b' ') * LOW)) | zero(x ^ (u64::from(b'\t') * LOW));
+        if ws != 0 {
+            return i + (ws.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
     while i < b.len() && !is_ws(at(b, i)) {
         i += 1;
     }
@@ -169,8 +253,38 @@ fn strip_token(tok: &[u8]) -> &[u8] {
     t
 }
 
+/// A byte of a logger name: letters, digits, `._$-/<>:#@`.
+const LOGGER: u8 = 1;
+/// A byte of a logger name or a bracket around one.
+const LOGGER_OR_BRACKET: u8 = 2;
+
+#[allow(clippy::indexing_slicing)] // `c` runs over 0..256, the table's length.
+const fn logger_classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'$' | b'-' | b'/' | b'<' | b'>' | b':' | b'#' | b'@') {
+            table[c] = LOGGER | LOGGER_OR_BRACKET;
+        } else if matches!(b, b'[' | b']') {
+            table[c] = LOGGER_OR_BRACKET;
+        }
+        c += 1;
+    }
+    table
+}
+
+static LOGGER_BYTES: [u8; 256] = logger_classes();
+
+#[inline]
 fn is_logger_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'$' | b'-' | b'/' | b'<' | b'>' | b':' | b'#' | b'@')
+    LOGGER_BYTES.get(usize::from(c)).copied().unwrap_or(0) & LOGGER != 0
+}
+
+/// The logger classes every byte of `tok` has: a fold without a branch per
+/// byte (logger names are long, `o.s.w.s.h.LoggingWebSocketHandlerDecorator`).
+fn logger_bits(tok: &[u8]) -> u8 {
+    tok.iter().fold(LOGGER | LOGGER_OR_BRACKET, |acc, &c| acc & LOGGER_BYTES.get(usize::from(c)).copied().unwrap_or(0))
 }
 
 /// Tokens skipped while looking for the level or the logger: a pid, a
@@ -216,8 +330,8 @@ pub(crate) fn tail(b: &[u8], from: usize) -> (Option<Level>, Option<(usize, usiz
         }
         let stripped = strip_token(tok);
         // Apache's `[module:level]`.
-        let after_colon = stripped.iter().rposition(|&c| c == b':').and_then(|p| stripped.get(p + 1..));
-        if let Some(l) = level_word(stripped).or_else(|| after_colon.and_then(level_word)) {
+        let after_colon = || stripped.iter().rposition(|&c| c == b':').and_then(|p| stripped.get(p + 1..)).and_then(level_word);
+        if let Some(l) = level_word(stripped).or_else(after_colon) {
             level = Some(l);
             i = skip_ws(b, te);
             break;
@@ -240,24 +354,24 @@ pub(crate) fn tail(b: &[u8], from: usize) -> (Option<Level>, Option<(usize, usiz
         return (None, None, first);
     }
     // Separators, pid, `---`, `[thread]` before the logger (at most 4).
+    let mut te = token_end(b, i);
     for _ in 0..4 {
-        let te = token_end(b, i);
         let tok = b.get(i..te).unwrap_or_default();
         if !tok.is_empty() && skippable(tok) && te < b.len() {
             i = skip_ws(b, te);
+            te = token_end(b, i);
         } else {
             break;
         }
     }
-    let te = token_end(b, i);
     let tok = b.get(i..te).unwrap_or_default();
     if tok.len() >= 2 && tok.ends_with(b":") {
         let name = tok.get(..tok.len() - 1).unwrap_or_default();
-        if name.iter().all(|&c| is_logger_byte(c)) && name.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+        if logger_bits(name) & LOGGER != 0 && name.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
             return (level, Some((i, te - 1)), skip_ws(b, te));
         }
     }
-    if !tok.is_empty() && tok.iter().all(|&c| is_logger_byte(c) || c == b'[' || c == b']') {
+    if !tok.is_empty() && logger_bits(tok) & LOGGER_OR_BRACKET != 0 {
         let after = skip_ws(b, te);
         let sep = b.get(after..after + 2);
         if matches!(sep, Some(b"- " | b": " | b"| ")) || (matches!(b.get(after..), Some(b"-" | b":" | b"|"))) {
@@ -277,6 +391,18 @@ fn trim_quotes(v: &[u8]) -> &[u8] {
 fn header_with_tail(ts: Written, span: (usize, usize), b: &[u8], from: usize) -> Header {
     let (level, logger, msg_start) = tail(b, from);
     Header { ts: Some(ts), ts_span: span, level, logger, msg_start, msg_end: None }
+}
+
+/// [`parse`] for line after line of a log: ISO stamps repeat their date and
+/// time from one line to the next, and `memo` keeps the last one.
+pub(crate) fn parse_with(shape: TextShape, b: &[u8], memo: &mut time::StampMemo) -> Option<Header> {
+    match shape {
+        TextShape::Iso => {
+            let (w, j) = time::iso_memo(b, memo)?;
+            Some(header_with_tail(w, (0, j), b, j))
+        }
+        _ => parse(shape, b),
+    }
 }
 
 /// Parses a header of the given shape at the start of `b`.

@@ -512,6 +512,6 @@ pub(crate) fn event(j: &JsonRec, file: usize, line: u64, end_line: u64, mut text
         message,
         ts_raw,
         logger,
-        ids: found,
+        ids: found.into(),
     }
 }

@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 
 /// Bytes sampled for format detection.
 const SAMPLE: usize = 64 << 10;
+/// The smallest read, and the size of the buffer before the decoder.
+const MIN_READ: usize = 64 << 10;
 
 /// A plain or gzip-decoded byte stream.
 enum Source<R: BufRead> {
@@ -60,7 +62,9 @@ pub(crate) fn read_source<R: Read + Send>(
     sink: &mut dyn FnMut(LogEvent),
     notices: &mut Vec<LogNotice>,
 ) -> LogFileSummary {
-    let mut buffered = BufReader::with_capacity(256 << 10, src);
+    // Reads of plain files are at least this large (see `fill_to`): they
+    // bypass the buffer instead of being copied through it.
+    let mut buffered = BufReader::with_capacity(MIN_READ, src);
     let gzip = matches!(buffered.fill_buf(), Ok([0x1f, 0x8b, ..]));
     let source = if gzip { Source::Gzip(Box::new(MultiGzDecoder::new(buffered))) } else { Source::Plain(buffered) };
     let block_size = opts.block_size.max(1);
@@ -69,6 +73,7 @@ pub(crate) fn read_source<R: Read + Send>(
     let mut reader = BlockReader {
         src: source,
         carry: Vec::new(),
+        filled: 0,
         eof: false,
         block_size,
         max_line,
@@ -80,7 +85,7 @@ pub(crate) fn read_source<R: Read + Send>(
 
     // The format, from the first bytes.
     let mut failure: Option<io::Error> = reader.fill_to(SAMPLE).err();
-    let format = detect(&reader.carry, reader.eof, opts.format);
+    let format = detect(reader.pending(), reader.eof, opts.format);
     reader.wrapper = format.wrapper;
     let ctx = FileCtx { file: index, path: path.to_path_buf(), format, tz: opts.tz.0.clone(), reference: opts.reference, max_line };
     if let Inner::Text(shape) = format.inner
@@ -158,7 +163,11 @@ pub(crate) fn read_source<R: Read + Send>(
 /// Cuts a byte stream into blocks of whole lines.
 struct BlockReader<R: Read> {
     src: R,
+    /// The bytes read and not yet handed out are `carry[..filled]`; the rest
+    /// of `carry` is room for the next reads. That room stays initialized
+    /// (buffers are recycled whole), so reading never zeroes memory again.
     carry: Vec<u8>,
+    filled: usize,
     eof: bool,
     block_size: usize,
     max_line: usize,
@@ -171,31 +180,34 @@ struct BlockReader<R: Read> {
 }
 
 impl<R: Read> BlockReader<R> {
-    /// Reads until `carry` holds `target` bytes or the stream ends (a read
-    /// error ends it too, and is kept for [`BlockReader::next_block`]).
+    /// The bytes read and not yet handed out.
+    fn pending(&self) -> &[u8] {
+        self.carry.get(..self.filled).unwrap_or_default()
+    }
+
+    /// Reads until `filled` reaches `target` bytes or the stream ends (a
+    /// read error ends it too, and is kept for [`BlockReader::next_block`]).
     fn fill_to(&mut self, target: usize) -> io::Result<()> {
-        while !self.eof && self.carry.len() < target {
-            let old = self.carry.len();
-            let want = (target - old).clamp(64 << 10, 4 << 20);
-            self.carry.resize(old + want, 0);
+        while !self.eof && self.filled < target {
+            let old = self.filled;
+            let want = (target - old).clamp(MIN_READ, 4 << 20);
+            if self.carry.len() < old + want {
+                self.carry.resize(old + want, 0);
+            }
             let got = loop {
-                match self.src.read(self.carry.get_mut(old..).unwrap_or_default()) {
+                match self.src.read(self.carry.get_mut(old..old + want).unwrap_or_default()) {
                     Ok(n) => break Ok(n),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => break Err(e),
                 }
             };
             match got {
-                Ok(0) => {
-                    self.carry.truncate(old);
-                    self.eof = true;
-                }
+                Ok(0) => self.eof = true,
                 Ok(n) => {
-                    self.carry.truncate(old + n);
+                    self.filled = old + n;
                     self.bytes += n as u64;
                 }
                 Err(e) => {
-                    self.carry.truncate(old);
                     self.eof = true;
                     self.failed = Some(e);
                 }
@@ -204,22 +216,27 @@ impl<R: Read> BlockReader<R> {
         Ok(())
     }
 
-    /// Splits `carry` at `cut`: the head becomes a block, the tail moves to
-    /// a recycled buffer.
+    /// Splits the pending bytes at `cut`: the head becomes a block, the tail
+    /// moves to a recycled buffer.
     fn take_block(&mut self, cut: usize) -> Block {
         let mut next = self.spare.try_recv().unwrap_or_default();
-        next.clear();
-        next.reserve(self.block_size.saturating_add(4 << 20).min(64 << 20));
-        next.extend_from_slice(self.carry.get(cut..).unwrap_or_default());
-        self.carry.truncate(cut);
-        Block { data: std::mem::replace(&mut self.carry, next), cut_line: None }
+        let tail = self.carry.get(cut..self.filled).unwrap_or_default();
+        next.reserve(self.block_size.saturating_add(4 << 20).min(64 << 20).saturating_sub(next.len()));
+        if next.len() < tail.len() {
+            next.resize(tail.len(), 0);
+        }
+        if let Some(dst) = next.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.filled = tail.len();
+        Block { data: std::mem::replace(&mut self.carry, next), len: cut, cut_line: None }
     }
 
     fn next_block(&mut self) -> io::Result<Option<Block>> {
         let mut target = self.block_size;
         loop {
             self.fill_to(target)?;
-            if self.carry.is_empty() {
+            if self.filled == 0 {
                 return match self.failed.take() {
                     Some(e) => Err(e),
                     None => Ok(None),
@@ -227,10 +244,11 @@ impl<R: Read> BlockReader<R> {
             }
             // The last newline within the first `block_size` bytes, else the
             // first one after them.
-            let limit = self.carry.len().min(self.block_size);
-            let head = self.carry.get(..limit).unwrap_or_default();
-            let newline = memchr::memrchr(b'\n', head)
-                .or_else(|| memchr::memchr(b'\n', self.carry.get(limit..).unwrap_or_default()).map(|p| p + limit));
+            let pending = self.pending();
+            let limit = pending.len().min(self.block_size);
+            let head = pending.get(..limit).unwrap_or_default();
+            let newline =
+                memchr::memrchr(b'\n', head).or_else(|| memchr::memchr(b'\n', pending.get(limit..).unwrap_or_default()).map(|p| p + limit));
             match newline {
                 Some(p) => {
                     let Some(w) = self.wrapper else { return Ok(Some(self.take_block(p + 1))) };
@@ -238,25 +256,25 @@ impl<R: Read> BlockReader<R> {
                     // look further (and read more) for a safe cut, up to a limit.
                     let mut end = p + 1;
                     loop {
-                        if let Some(cut) = safe_cut(self.carry.get(..end).unwrap_or_default(), w) {
+                        if let Some(cut) = safe_cut(self.pending().get(..end).unwrap_or_default(), w) {
                             return Ok(Some(self.take_block(cut)));
                         }
-                        match memchr::memchr(b'\n', self.carry.get(end..).unwrap_or_default()) {
+                        match memchr::memchr(b'\n', self.pending().get(end..).unwrap_or_default()) {
                             Some(q) => end += q + 1,
                             None if self.eof || end > self.max_line + self.block_size => return Ok(Some(self.take_block(end))),
                             None => {
-                                let want = self.carry.len() + self.block_size.max(64 << 10);
+                                let want = self.filled + self.block_size.max(64 << 10);
                                 self.fill_to(want)?;
-                                if self.carry.len() <= end && !self.eof {
+                                if self.filled <= end && !self.eof {
                                     return Ok(Some(self.take_block(end)));
                                 }
                             }
                         }
                     }
                 }
-                None if self.carry.len() > self.max_line => return self.long_line().map(Some),
-                None if self.eof => return Ok(Some(self.take_block(self.carry.len()))),
-                None => target = (self.carry.len() + self.block_size.max(64 << 10)).min(self.max_line + 1),
+                None if self.filled > self.max_line => return self.long_line().map(Some),
+                None if self.eof => return Ok(Some(self.take_block(self.filled))),
+                None => target = (self.filled + self.block_size.max(64 << 10)).min(self.max_line + 1),
             }
         }
     }
@@ -264,9 +282,10 @@ impl<R: Read> BlockReader<R> {
     /// A line longer than `max_line` with no newline in sight: keep its
     /// start, skip the rest up to the next newline.
     fn long_line(&mut self) -> io::Result<Block> {
-        let mut total = self.carry.len() as u64;
-        self.carry.truncate(self.max_line);
+        let mut total = self.filled as u64;
+        let len = self.filled.min(self.max_line);
         let kept = std::mem::take(&mut self.carry);
+        self.filled = 0;
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = match self.src.read(&mut buf) {
@@ -288,12 +307,13 @@ impl<R: Read> BlockReader<R> {
                 Some(p) => {
                     total += p as u64;
                     self.carry.extend_from_slice(chunk.get(p + 1..).unwrap_or_default());
+                    self.filled = self.carry.len();
                     break;
                 }
                 None => total += n as u64,
             }
         }
-        Ok(Block { data: kept, cut_line: Some(total) })
+        Ok(Block { data: kept, len, cut_line: Some(total) })
     }
 }
 

@@ -164,9 +164,9 @@ fn scan(text: &str) -> Identifiers {
         message: super::Span::new(0, text.len()),
         ts_raw: super::Span::default(),
         logger: None,
-        ids: Vec::new(),
+        ids: Vec::new().into(),
     };
-    ev.ids = ids;
+    ev.ids = ids.into();
     super::LogEvent::from(ev).identifiers()
 }
 
@@ -307,8 +307,7 @@ fn block_parts_stitch_back() {
     // before, whose last record is still open.
     let a = "2026-11-24 10:00:01,000 INFO app: first\n2026-11-24 10:00:02,000 ERROR app: failed\nTraceback (most recent call last):\n";
     let b = "  File \"/a.py\", line 1, in f\nValueError: x\n2026-11-24 10:00:03,000 INFO app: next /calc\n";
-    let (oa, ob) =
-        (parse_block(&Block { data: a.into(), cut_line: None }, &ctx()), parse_block(&Block { data: b.into(), cut_line: None }, &ctx()));
+    let (oa, ob) = (parse_block(&Block::whole(a.into()), &ctx()), parse_block(&Block::whole(b.into()), &ctx()));
     assert_eq!((oa.lines, ob.lines), (3, 3));
     let mut events = Vec::new();
     let mut notices = Vec::new();
@@ -321,7 +320,7 @@ fn block_parts_stitch_back() {
     assert_eq!(events[1].exception.as_ref().unwrap().exc_type, "ValueError");
     assert!(events[2].ids.iter().any(|i| matches!(i, Ident::Path(_))));
     // Alone, a file that starts inside a trace has no context: its lines stand alone.
-    let out = parse_block(&Block { data: b.into(), cut_line: None }, &ctx());
+    let out = parse_block(&Block::whole(b.into()), &ctx());
     let mut events = Vec::new();
     let mut st = super::group::Stitcher::new();
     st.push(out, &ctx(), &mut |e| events.push(e), &mut notices);
@@ -360,10 +359,10 @@ fn grouping_throughput() {
         .chunks(1 << 20)
         .map(|c| {
             let end = c.iter().rposition(|&b| b == b'\n').map_or(c.len(), |p| p + 1);
-            Block { data: c[..end].to_vec(), cut_line: None }
+            Block::whole(c[..end].to_vec())
         })
         .collect();
-    let bytes: usize = blocks.iter().map(|b| b.data.len()).sum();
+    let bytes: usize = blocks.iter().map(|b| b.len).sum();
     let c = ctx();
     // The best of three runs: the machine may be shared.
     let best = |f: &dyn Fn() -> u64| {

@@ -77,19 +77,27 @@ fn day_1or2(b: &[u8], i: usize) -> Option<(u8, usize)> {
 /// `HH:MM:SS` at `i`, then an optional `.fff` / `,fff` fraction. Returns the
 /// fields, the nanoseconds, the resolution and the index after.
 fn hms_frac(b: &[u8], i: usize) -> Option<(u8, u8, u8, u32, i64, usize)> {
-    let h = d2(b, i)?;
-    if at(b, i + 2) != b':' {
+    // The fixed part, read from an array: no bounds check per byte.
+    let f: &[u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    let h = d2(f, 0)?;
+    if at(f, 2) != b':' {
         return None;
     }
-    let m = d2(b, i + 3)?;
-    if at(b, i + 5) != b':' {
+    let m = d2(f, 3)?;
+    if at(f, 5) != b':' {
         return None;
     }
-    let s = d2(b, i + 6)?;
+    let s = d2(f, 6)?;
     if h > 23 || m > 59 || s > 60 {
         return None;
     }
-    let mut j = i + 8;
+    let (nanos, res, j) = fraction(b, i + 8);
+    Some((h, m, s, nanos, res, j))
+}
+
+/// An optional `.fff` / `,fff` fraction at `j`: the nanoseconds, the
+/// resolution and the index after.
+fn fraction(b: &[u8], mut j: usize) -> (u32, i64, usize) {
     let (mut nanos, mut res) = (0u32, 1_000_000_000i64);
     if matches!(at(b, j), b'.' | b',') && at(b, j + 1).is_ascii_digit() {
         j += 1;
@@ -101,12 +109,13 @@ fn hms_frac(b: &[u8], i: usize) -> Option<(u8, u8, u8, u32, i64, usize)> {
             }
             j += 1;
         }
-        for _ in digits..9 {
-            nanos *= 10;
-        }
-        res = 10i64.pow(9 - digits);
+        // Nanoseconds, and the resolution of the digits written.
+        const SCALE: [u32; 10] = [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+        let scale = SCALE.get(digits).copied().unwrap_or(1);
+        nanos *= scale;
+        res = i64::from(scale);
     }
-    Some((h, m, s, nanos, res, j))
+    (nanos, res, j)
 }
 
 /// Month from a three-letter English abbreviation (any case).
@@ -189,13 +198,73 @@ fn ends_ok(b: &[u8], i: usize) -> bool {
 /// `YYYY-MM-DD[T ]HH:MM:SS[.frac][zone]` (ISO 8601, RFC 3339, log4j,
 /// Python asctime). Also a zone written ` UTC` / ` GMT` after it.
 pub(crate) fn iso(b: &[u8], i: usize) -> Option<(Written, usize)> {
-    let year = d4(b, i)?;
-    if at(b, i + 4) != b'-' || at(b, i + 7) != b'-' || !matches!(at(b, i + 10), b'T' | b' ' | b't' | b'_') {
+    let fields = iso_fixed(b.get(i..i + 19)?.try_into().ok()?)?;
+    iso_rest(b, i + 19, fields)
+}
+
+/// The fields of an ISO stamp's fixed part, `YYYY-MM-DD?HH:MM:SS`: year,
+/// month, day, hour, minute, second.
+type IsoFields = (i32, u8, u8, u8, u8, u8);
+
+/// The fixed part of an ISO stamp, read from an array (no bounds check per
+/// byte).
+fn iso_fixed(f: &[u8; 19]) -> Option<IsoFields> {
+    let year = d4(f, 0)?;
+    if at(f, 4) != b'-' || at(f, 7) != b'-' || !matches!(at(f, 10), b'T' | b' ' | b't' | b'_') {
         return None;
     }
-    let month = d2(b, i + 5)?;
-    let day = d2(b, i + 8)?;
-    let (hour, minute, second, nanos, res_ns, mut j) = hms_frac(b, i + 11)?;
+    let month = d2(f, 5)?;
+    let day = d2(f, 8)?;
+    let hour = d2(f, 11)?;
+    if at(f, 13) != b':' {
+        return None;
+    }
+    let minute = d2(f, 14)?;
+    if at(f, 16) != b':' {
+        return None;
+    }
+    let second = d2(f, 17)?;
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some((year, month, day, hour, minute, second))
+}
+
+/// The fixed part of the ISO stamp last read at the start of a line, and its
+/// fields: a log's lines come a second apart or less, so most repeat it and
+/// only their fraction and zone need reading.
+#[derive(Default)]
+pub(crate) struct StampMemo {
+    fixed: [u8; 19],
+    fields: Option<IsoFields>,
+}
+
+/// [`iso`] at the start of `b`, with `memo`.
+pub(crate) fn iso_memo(b: &[u8], memo: &mut StampMemo) -> Option<(Written, usize)> {
+    let fixed: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    // The separator between date and time (`T` or a space, as loggers mix
+    // them) is no field: remembered as a space when it is a valid one.
+    if !matches!(at(fixed, 10), b'T' | b' ' | b't' | b'_') {
+        return None;
+    }
+    let mut key = *fixed;
+    if let Some(sep) = key.get_mut(10) {
+        *sep = b' ';
+    }
+    let fields = match memo.fields {
+        Some(fields) if memo.fixed == key => fields,
+        _ => {
+            let fields = iso_fixed(fixed)?;
+            *memo = StampMemo { fixed: key, fields: Some(fields) };
+            fields
+        }
+    };
+    iso_rest(b, 19, fields)
+}
+
+/// An ISO stamp after its fixed part (at `j`): fraction and zone.
+fn iso_rest(b: &[u8], j: usize, (year, month, day, hour, minute, second): IsoFields) -> Option<(Written, usize)> {
+    let (nanos, res_ns, mut j) = fraction(b, j);
     let mut zone = WrittenZone::Local;
     if let Some((secs, len)) = offset_at(b, j) {
         zone = WrittenZone::Offset(secs);
@@ -488,12 +557,20 @@ pub(crate) struct Converter {
     /// (local minutes since the epoch, offset seconds) of the last lookup.
     cache: Option<(i64, i64)>,
     named: Option<(String, TimeZone)>,
+    /// The last date converted and its day number (lines come in order).
+    last_day: Option<(i32, u8, u8, i64)>,
+    /// The last second converted with a fixed offset: its fields, the
+    /// offset and the UTC second.
+    last_second: Option<(SecondFields, i64, i64)>,
 }
+
+/// A written second: year, month, day, hour, minute, second.
+type SecondFields = (i32, u8, u8, u8, u8, u8);
 
 impl Converter {
     pub(crate) fn new(tz: &TimeZone, reference: Option<Timestamp>) -> Self {
         let fixed = tz.to_fixed_offset().ok().map(|o| i64::from(o.seconds()));
-        Converter { tz: tz.clone(), fixed, reference, cache: None, named: None }
+        Converter { tz: tz.clone(), fixed, reference, cache: None, named: None, last_day: None, last_second: None }
     }
 
     /// UTC instant of a written stamp; `None` if it is no valid time (or has
@@ -526,10 +603,31 @@ impl Converter {
     }
 
     fn resolve_year(&mut self, w: &Written, year: i32) -> Option<Resolved> {
+        // With a fixed offset, a stamp in the same second as the one before
+        // (most lines of a busy log) is in the same UTC second.
+        let fixed = match &w.zone {
+            WrittenZone::Offset(s) => Some(i64::from(*s)),
+            WrittenZone::Local => self.fixed,
+            WrittenZone::Named(_) | WrittenZone::Instant(_) => None,
+        };
+        let second = (year, w.month, w.day, w.hour, w.minute, w.second);
+        if let (Some(offset), Some((last, last_offset, utc))) = (fixed, self.last_second)
+            && (last, last_offset) == (second, offset)
+        {
+            let ns = utc.checked_mul(1_000_000_000)?.checked_add(i64::from(w.nanos))?;
+            return Some(Resolved { ts: Timestamp::from_nanos(ns), res_ns: w.res_ns, ambiguous: false });
+        }
         if !valid_date(year, w.month, w.day) || w.hour > 23 || w.minute > 59 || w.second > 60 {
             return None;
         }
-        let days = days_from_civil(year, w.month, w.day);
+        let days = match self.last_day {
+            Some((y, m, d, days)) if (y, m, d) == (year, w.month, w.day) => days,
+            _ => {
+                let days = days_from_civil(year, w.month, w.day);
+                self.last_day = Some((year, w.month, w.day, days));
+                days
+            }
+        };
         let local_minutes = days * 1440 + i64::from(w.hour) * 60 + i64::from(w.minute);
         let local_secs = local_minutes * 60 + i64::from(w.second);
         let (offset, ambiguous) = match &w.zone {
@@ -541,6 +639,9 @@ impl Converter {
             WrittenZone::Named(name) => self.named_offset(name, year, w)?,
             WrittenZone::Instant(_) => (0, false),
         };
+        if let Some(offset) = fixed {
+            self.last_second = Some((second, offset, local_secs - offset));
+        }
         let ns = (local_secs - offset).checked_mul(1_000_000_000)?.checked_add(i64::from(w.nanos))?;
         Some(Resolved { ts: Timestamp::from_nanos(ns), res_ns: w.res_ns, ambiguous })
     }

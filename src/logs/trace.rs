@@ -58,25 +58,34 @@ fn detect(lines: &[&str]) -> Option<Language> {
     let (mut java, mut node, mut dotnet, mut ruby) = (0usize, 0usize, 0usize, 0usize);
     let (mut go, mut php, mut elixir, mut rust) = (false, false, false, false);
     let mut go_frames = 0usize;
-    for line in lines.iter().take(2000) {
+    let n = lines.len().min(2000);
+    for (k, line) in lines.iter().take(n).enumerate() {
+        // A line adds at most one vote: once a language leads by more than
+        // the lines left, the vote is settled, and the lines only matter by
+        // what overrides it (the checks for Python, Rust, Go, Elixir, PHP).
+        let settled = vote_lead([java, node, dotnet, ruby]) > n - k;
         let t = line.trim_start();
         if t.ends_with("Traceback (most recent call last):") {
             return Some(Language::Python);
         }
-        if t.contains("panicked at ") && (t.starts_with("thread '") || t.contains(" thread '")) {
+        // The needles below with `panic` (or `PHP `) in them need it first.
+        let panic = has_str(t, "panic");
+        if panic && has_str(t, "panicked at ") && (t.starts_with("thread '") || has_str(t, " thread '")) {
             rust = true;
         } else if t.starts_with("panic: ")
             || t.starts_with("fatal error: ")
-            || t.contains("http: panic serving ")
+            || (panic && has_str(t, "http: panic serving "))
             || (t.starts_with("goroutine ") && t.ends_with("]:"))
         {
             go = true;
         } else if let Some(rest) = t.strip_prefix("at ") {
-            match at_frame_kind(rest) {
-                Some(Language::Java) => java += 1,
-                Some(Language::Node) => node += 1,
-                Some(Language::DotNet) => dotnet += 1,
-                _ => {}
+            if !settled {
+                match at_frame_kind(rest) {
+                    Some(Language::Java) => java += 1,
+                    Some(Language::Node) => node += 1,
+                    Some(Language::DotNet) => dotnet += 1,
+                    _ => {}
+                }
             }
         } else if t.starts_with("Caused by: ") || t.starts_with("Wrapped by: ") {
             java += 1;
@@ -84,16 +93,15 @@ fn detect(lines: &[&str]) -> Option<Language> {
             dotnet += 1;
         } else if t.starts_with("** (") {
             elixir = true;
-        } else if t.contains("PHP Fatal error")
-            || t.contains("PHP Warning:")
-            || t.contains("PHP Notice:")
-            || t.contains("PHP Parse error")
+        } else if (has_str(t, "PHP ")
+            && (has_str(t, "PHP Fatal error") || has_str(t, "PHP Warning:") || has_str(t, "PHP Notice:") || has_str(t, "PHP Parse error")))
             || php_frame(t).is_some()
         {
             php = true;
-        } else if ruby_frame(t.strip_prefix("from ").unwrap_or(t)).is_some() || ruby_header(strip_tags(t)).is_some() {
+        } else if !settled && (ruby_frame(t.strip_prefix("from ").unwrap_or(t)).is_some() || ruby_header(strip_tags(t)).is_some()) {
             ruby += 1;
-        } else if line.starts_with('\t') && go_file_line(t).is_some() {
+        } else if !settled && line.starts_with('\t') && go_file_line(t).is_some() {
+            // Only counts without any vote, which a settled vote is not.
             go_frames += 1;
         }
     }
@@ -117,6 +125,20 @@ fn detect(lines: &[&str]) -> Option<Language> {
     if best.0 > 0 { Some(best.1) } else { None }
 }
 
+/// How far the leading vote is ahead of the next one.
+fn vote_lead(votes: [usize; 4]) -> usize {
+    let (mut first, mut second) = (0, 0);
+    for v in votes {
+        if v > first {
+            second = first;
+            first = v;
+        } else if v > second {
+            second = v;
+        }
+    }
+    first - second
+}
+
 /// Builds the exception from blocks ordered root cause first.
 fn finish(language: Language, blocks: Vec<Block>) -> ExceptionInfo {
     finish_with(language, blocks, None)
@@ -133,7 +155,15 @@ fn finish_with(language: Language, mut blocks: Vec<Block>, top: Option<Frame>) -
         blocks.iter().flat_map(|b| b.frames.iter()).find(|f| f.in_app).or_else(|| blocks.iter().find_map(|b| b.frames.first())).cloned()
     });
     let chain_len = blocks.len().max(1);
-    let frames = blocks.into_iter().flat_map(|b| b.frames).take(MAX_FRAMES).collect();
+    // The blocks' frames in order, at most `MAX_FRAMES` (the first block's
+    // vector reused).
+    let mut rest = blocks.into_iter();
+    let mut frames = rest.next().map(|b| b.frames).unwrap_or_default();
+    frames.truncate(MAX_FRAMES);
+    for b in rest {
+        let room = MAX_FRAMES - frames.len();
+        frames.extend(b.frames.into_iter().take(room));
+    }
     ExceptionInfo { language, exc_type, message, innermost_type, innermost_message, chain_len, top_app_frame, frames }
 }
 
@@ -189,7 +219,7 @@ pub(crate) fn find_exc(line: &str, strict: bool) -> Option<(String, String)> {
         let last = token.rsplit(['.', ':']).next().unwrap_or(token);
         let capital = last.as_bytes().first().is_some_and(u8::is_ascii_uppercase);
         let suffixed = TYPE_SUFFIXES.iter().any(|s| last.ends_with(s)) && !last.bytes().all(|c| c.is_ascii_uppercase());
-        let qualified = token.contains('.') || token.contains("::");
+        let qualified = token.contains('.') || has_str(token, "::");
         if capital && (suffixed || (!strict && qualified)) {
             if let Some(msg) = rest.strip_prefix(": ") {
                 return Some((token.to_string(), msg.trim().to_string()));
@@ -198,7 +228,7 @@ pub(crate) fn find_exc(line: &str, strict: bool) -> Option<(String, String)> {
                 return Some((token.to_string(), String::new()));
             }
             if let Some(code) = rest.strip_prefix(" [")
-                && let Some((_, msg)) = code.split_once("]: ")
+                && let Some((_, msg)) = split_str(code, "]: ")
             {
                 return Some((token.to_string(), msg.trim().to_string()));
             }
@@ -213,16 +243,45 @@ fn parse_u32(s: &str) -> Option<u32> {
     if s.is_empty() || s.len() > 9 || !s.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    // At most 9 digits: no overflow.
+    Some(s.bytes().fold(0, |v, c| v * 10 + u32::from(c - b'0')))
+}
+
+/// `s.find(c)` for an ASCII `c`, with `memchr` (the standard library's
+/// character search costs more than these short lines).
+fn find_byte(s: &str, c: u8) -> Option<usize> {
+    memchr::memchr(c, s.as_bytes())
+}
+
+/// `s.rfind(c)` for an ASCII `c`.
+fn rfind_byte(s: &str, c: u8) -> Option<usize> {
+    memchr::memrchr(c, s.as_bytes())
+}
+
+/// `s.split_once(c)` for an ASCII `c`.
+fn split_byte(s: &str, c: u8) -> Option<(&str, &str)> {
+    let p = find_byte(s, c)?;
+    Some((s.get(..p)?, s.get(p + 1..)?))
+}
+
+/// `s.rsplit_once(c)` for an ASCII `c`.
+fn rsplit_byte(s: &str, c: u8) -> Option<(&str, &str)> {
+    let p = rfind_byte(s, c)?;
+    Some((s.get(..p)?, s.get(p + 1..)?))
+}
+
+/// `rsplit_byte(s, b':')`.
+fn rsplit_colon(s: &str) -> Option<(&str, &str)> {
+    rsplit_byte(s, b':')
 }
 
 /// `path:line[:col]` from the right.
 fn split_location(loc: &str) -> (String, Option<u32>) {
     let loc = loc.trim();
-    if let Some((a, last)) = loc.rsplit_once(':')
+    if let Some((a, last)) = rsplit_colon(loc)
         && let Some(n) = parse_u32(last)
     {
-        if let Some((file, line)) = a.rsplit_once(':')
+        if let Some((file, line)) = rsplit_colon(a)
             && let Some(l) = parse_u32(line)
         {
             return (file.to_string(), Some(l));
@@ -238,23 +297,73 @@ fn set(mask: &mut [bool], i: usize) {
     }
 }
 
+// ---------------------------------------------------------------- substrings
+
+/// Haystacks longer than this are searched with `memchr::memmem` (linear
+/// time whatever the input); shorter ones by `memchr` on the needle's first
+/// byte and a compare. `str::find` with a `&str` needle builds a Two-Way
+/// searcher on every call, which costs more than searching a trace line.
+const SHORT: usize = 256;
+
+/// Byte offset of the first `needle` in `hay`. A match of valid UTF-8 in
+/// valid UTF-8 starts and ends on character boundaries, so the offsets
+/// slice `hay` as `str::find`'s would.
+fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else { return Some(0) };
+    if h.len() > SHORT {
+        return memchr::memmem::find(h, n);
+    }
+    memchr::memchr_iter(first, h).find(|&p| h.get(p + 1..p + n.len()) == Some(rest))
+}
+
+/// Byte offset of the last `needle` in `hay` (as `str::rfind`).
+fn rfind_str(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else { return Some(h.len()) };
+    if h.len() > SHORT {
+        return memchr::memmem::rfind(h, n);
+    }
+    memchr::memrchr_iter(first, h).find(|&p| h.get(p + 1..p + n.len()) == Some(rest))
+}
+
+fn has_str(hay: &str, needle: &str) -> bool {
+    find_str(hay, needle).is_some()
+}
+
+/// `str::split_once` with a `&str` needle.
+fn split_str<'a>(s: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
+    let p = find_str(s, needle)?;
+    Some((s.get(..p)?, s.get(p + needle.len()..)?))
+}
+
+/// `str::rsplit_once` with a `&str` needle.
+fn rsplit_str<'a>(s: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
+    let p = rfind_str(s, needle)?;
+    Some((s.get(..p)?, s.get(p + needle.len()..)?))
+}
+
+/// The part of `s` before the first `needle` (all of it without one), as
+/// `s.split(needle).next()`.
+fn before_str<'a>(s: &'a str, needle: &str) -> &'a str {
+    find_str(s, needle).and_then(|p| s.get(..p)).unwrap_or(s)
+}
+
 // ---------------------------------------------------------------- Python
 
 pub(crate) fn python_in_app(file: &str) -> bool {
-    !(file.contains("site-packages")
-        || file.contains("dist-packages")
-        || file.contains("/lib/python")
-        || file.contains("\\lib\\")
-        || file.contains("\\Lib\\")
-        || file.starts_with('<'))
+    // Each pair of needles shares a part to look for first.
+    let packages = || has_str(file, "-packages") && (has_str(file, "site-packages") || has_str(file, "dist-packages"));
+    let windows = || find_byte(file, b'\\').is_some() && (has_str(file, "\\lib\\") || has_str(file, "\\Lib\\"));
+    !(packages() || has_str(file, "/lib/python") || windows() || file.starts_with('<'))
 }
 
 /// `File "path", line N, in func`.
 fn python_frame(t: &str) -> Option<Frame> {
     let rest = t.strip_prefix("File \"")?;
-    let (file, rest) = rest.split_once('"')?;
+    let (file, rest) = split_byte(rest, b'"')?;
     let rest = rest.strip_prefix(", line ")?;
-    let (num, func) = match rest.split_once(", in ") {
+    let (num, func) = match split_str(rest, ", in ") {
         Some((n, f)) => (n, f.trim()),
         None => (rest, ""),
     };
@@ -266,7 +375,7 @@ fn python_exc(t: &str) -> (String, String) {
     let dotted = |s: &str| {
         !s.is_empty() && s.bytes().all(is_type_byte) && s.as_bytes().first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
     };
-    if let Some((typ, msg)) = t.split_once(": ")
+    if let Some((typ, msg)) = split_str(t, ": ")
         && dotted(typ)
     {
         return (typ.to_string(), msg.trim().to_string());
@@ -354,11 +463,13 @@ fn python(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
 /// Which runtime printed an `at ...` frame (the text after `at `).
 fn at_frame_kind(rest: &str) -> Option<Language> {
     let rest = rest.trim_end();
-    if (rest.contains(" in ") && rest.contains(":line ")) || rest.contains(" + 0x") {
+    // The needles with a space cannot match a frame without one (Java's).
+    let spaced = memchr::memchr(b' ', rest.as_bytes()).is_some();
+    if spaced && ((has_str(rest, " in ") && has_str(rest, ":line ")) || has_str(rest, " + 0x")) {
         return Some(Language::DotNet);
     }
     if rest.ends_with(')')
-        && let Some(open) = rest.rfind(" (").map(|p| p + 1).or_else(|| rest.find('('))
+        && let Some(open) = if spaced { rfind_str(rest, " (").map(|p| p + 1) } else { None }.or_else(|| find_byte(rest, b'('))
     {
         let inside = rest.get(open + 1..rest.len() - 1).unwrap_or_default();
         if node_location(inside) {
@@ -367,7 +478,7 @@ fn at_frame_kind(rest: &str) -> Option<Language> {
         if inside == "Native Method"
             || inside == "Unknown Source"
             || inside == "<generated>"
-            || [".java:", ".kt:", ".scala:", ".groovy:", ".clj:"].iter().any(|e| inside.contains(e))
+            || [".java:", ".kt:", ".scala:", ".groovy:", ".clj:"].iter().any(|e| has_str(inside, e))
             || inside.ends_with(".java")
             || inside.ends_with(".kt")
         {
@@ -389,9 +500,10 @@ fn node_location(loc: &str) -> bool {
     if loc.starts_with("node:") || loc == "<anonymous>" || loc == "native" || loc.starts_with("index ") {
         return true;
     }
-    let mut parts = loc.rsplitn(3, ':');
-    let (c, l) = (parts.next(), parts.next());
-    parts.next().is_some_and(|p| !p.is_empty()) && c.is_some_and(|c| parse_u32(c).is_some()) && l.is_some_and(|l| parse_u32(l).is_some())
+    // `loc.rsplitn(3, ':')`: column, line and a non-empty path.
+    let Some((rest, c)) = rsplit_colon(loc) else { return false };
+    let Some((path, l)) = rsplit_colon(rest) else { return false };
+    !path.is_empty() && parse_u32(c).is_some() && parse_u32(l).is_some()
 }
 
 const JAVA_LIB: &[&str] = &[
@@ -433,25 +545,33 @@ const JAVA_LIB: &[&str] = &[
     "org.aspectj.",
 ];
 
+/// Whether `s` starts with one of `prefixes` (none of them empty): first
+/// bytes are compared before anything else, as these lists are checked for
+/// every frame.
+fn starts_with_any(s: &str, prefixes: &[&str]) -> bool {
+    let first = s.as_bytes().first();
+    prefixes.iter().any(|p| p.as_bytes().first() == first && s.starts_with(p))
+}
+
 pub(crate) fn java_in_app(function: &str) -> bool {
-    !(JAVA_LIB.iter().any(|p| function.starts_with(p))
-        || function.contains("$$Lambda")
-        || function.contains("CGLIB$$")
-        || function.starts_with("$Proxy"))
+    // The generated classes below all have a `$` in their names.
+    let dollar = find_byte(function, b'$').is_some();
+    !(starts_with_any(function, JAVA_LIB)
+        || (dollar && (has_str(function, "$$Lambda") || has_str(function, "CGLIB$$") || function.starts_with("$Proxy"))))
 }
 
 /// `at [module/]pkg.Class.method(File.java:42) [~[jar:ver]]`.
 fn java_frame(rest: &str) -> Option<Frame> {
-    let open = rest.find('(')?;
-    let close = rest.get(open..)?.find(')')? + open;
+    let open = find_byte(rest, b'(')?;
+    let close = find_byte(rest.get(open..)?, b')')? + open;
     let mut function = rest.get(..open)?.trim();
-    if let Some(p) = function.rfind('/') {
+    if let Some(p) = rfind_byte(function, b'/') {
         function = function.get(p + 1..).unwrap_or(function);
     }
     let inside = rest.get(open + 1..close)?;
-    let (file, line) = match inside.rsplit_once(':') {
-        Some((f, n)) if parse_u32(n).is_some() => (f.to_string(), parse_u32(n)),
-        _ => (inside.to_string(), None),
+    let (file, line) = match rsplit_byte(inside, b':').and_then(|(f, n)| Some((f, parse_u32(n)?))) {
+        Some((f, n)) => (f.to_string(), Some(n)),
+        None => (inside.to_string(), None),
     };
     Some(Frame { function: function.to_string(), file, line, in_app: java_in_app(function) })
 }
@@ -465,8 +585,8 @@ fn java(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
         lines.iter().position(|l| l.trim_start().strip_prefix("at ").is_some_and(|r| at_frame_kind(r) == Some(Language::Java)))?;
     let head = (0..first_frame).rev().find_map(|i| {
         let l = lines.get(i)?.trim_start();
-        let l = match l.find("Exception in thread \"") {
-            Some(p) => l.get(p..).and_then(|s| s.split_once("\" ")).map_or(l, |(_, r)| r),
+        let l = match find_str(l, "Exception in thread \"") {
+            Some(p) => l.get(p..).and_then(|s| split_str(s, "\" ")).map_or(l, |(_, r)| r),
             None => l,
         };
         find_exc(l, false).map(|e| (i, e))
@@ -518,7 +638,7 @@ fn node_in_app(file: &str) -> bool {
     !(file.is_empty()
         || file.starts_with("node:")
         || file.starts_with("internal/")
-        || file.contains("node_modules")
+        || has_str(file, "node_modules")
         || file == "<anonymous>"
         || file == "native"
         || file.starts_with("index "))
@@ -528,7 +648,7 @@ fn node_in_app(file: &str) -> bool {
 fn node_frame(rest: &str) -> Frame {
     let rest = rest.trim();
     let rest = rest.strip_prefix("async ").unwrap_or(rest);
-    let (function, loc) = match rest.strip_suffix(')').and_then(|r| r.rfind(" (").map(|p| (r, p))) {
+    let (function, loc) = match rest.strip_suffix(')').and_then(|r| rfind_str(r, " (").map(|p| (r, p))) {
         Some((r, p)) => (r.get(..p).unwrap_or_default().trim(), r.get(p + 2..).unwrap_or_default()),
         None => ("", rest),
     };
@@ -589,17 +709,17 @@ const DOTNET_LIB: &[&str] = &[
 /// `at Ns.Class.Method(args) in /path/File.cs:line 42`.
 fn dotnet_frame(rest: &str) -> Frame {
     let rest = rest.trim();
-    let rest = rest.split(" + 0x").next().unwrap_or(rest);
-    let (sig, loc) = match rest.rsplit_once(" in ") {
-        Some((s, l)) if l.contains(":line ") => (s, Some(l)),
+    let rest = before_str(rest, " + 0x");
+    let (sig, loc) = match rsplit_str(rest, " in ") {
+        Some((s, l)) if has_str(l, ":line ") => (s, Some(l)),
         _ => (rest, None),
     };
-    let function = sig.find('(').and_then(|p| sig.get(..p)).unwrap_or(sig).trim();
-    let (file, line) = match loc.and_then(|l| l.rsplit_once(":line ")) {
+    let function = find_byte(sig, b'(').and_then(|p| sig.get(..p)).unwrap_or(sig).trim();
+    let (file, line) = match loc.and_then(|l| rsplit_str(l, ":line ")) {
         Some((f, n)) => (f.to_string(), parse_u32(n)),
         None => (String::new(), None),
     };
-    Frame { function: function.to_string(), file, line, in_app: !DOTNET_LIB.iter().any(|p| function.starts_with(p)) }
+    Frame { function: function.to_string(), file, line, in_app: !starts_with_any(function, DOTNET_LIB) }
 }
 
 fn dotnet(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
@@ -607,7 +727,7 @@ fn dotnet(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let (start, head_text) = (0..first_frame).find_map(|i| {
         let l = lines.get(i)?.trim_start();
         let l = l.strip_prefix("Unhandled exception. ").or_else(|| l.strip_prefix("Unhandled Exception: ")).unwrap_or(l);
-        let outer = l.split(" ---> ").next().unwrap_or(l);
+        let outer = before_str(l, " ---> ");
         find_exc(outer, false).map(|_| (i, l))
     })?;
     // .NET Framework prints inner exceptions on the header line.
@@ -648,12 +768,12 @@ fn dotnet(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
 fn go_in_app(function: &str, file: &str) -> bool {
     if function.is_empty()
         || function == "panic"
-        || file.contains("/pkg/mod/")
-        || file.contains("/vendor/")
-        || file.contains("/usr/local/go/")
-        || file.contains("/usr/lib/go")
-        || file.contains("/go/src/runtime/")
-        || file.contains("GOROOT")
+        || has_str(file, "/pkg/mod/")
+        || has_str(file, "/vendor/")
+        || has_str(file, "/usr/local/go/")
+        || has_str(file, "/usr/lib/go")
+        || has_str(file, "/go/src/runtime/")
+        || has_str(file, "GOROOT")
     {
         return false;
     }
@@ -691,8 +811,8 @@ fn go_function(t: &str) -> Option<&str> {
 /// `\t/src/x.go:42 +0x1d`: file and line.
 fn go_file_line(t: &str) -> Option<(String, Option<u32>)> {
     let t = t.trim();
-    let t = t.split(" +0x").next().unwrap_or(t);
-    let (file, line) = t.rsplit_once(':')?;
+    let t = before_str(t, " +0x");
+    let (file, line) = rsplit_byte(t, b':')?;
     if !file.ends_with(".go") && !file.ends_with(".s") {
         return None;
     }
@@ -706,9 +826,9 @@ fn go(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let mut pending: Option<(String, bool)> = None;
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
-        if let Some(p) = t.find("http: panic serving ") {
+        if let Some(p) = find_str(t, "http: panic serving ") {
             let rest = t.get(p + "http: panic serving ".len()..).unwrap_or_default();
-            let msg = rest.split_once(": ").map_or(rest, |(_, m)| m);
+            let msg = split_str(rest, ": ").map_or(rest, |(_, m)| m);
             panics.push(("panic".to_string(), msg.to_string()));
         } else if let Some(rest) = t.strip_prefix("panic: ") {
             let mut msg = rest;
@@ -730,7 +850,7 @@ fn go(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
             // Frames of the first goroutine (the panicking one), or of a
             // header-less stack (zap's `stacktrace`).
             if let Some(f) = t.strip_prefix("created by ") {
-                let f = f.split(" in goroutine ").next().unwrap_or(f);
+                let f = before_str(f, " in goroutine ");
                 pending = Some((f.to_string(), true));
                 set(mask, i);
             } else if let Some((file, l)) = go_file_line(t) {
@@ -806,22 +926,22 @@ const RUST_LIB: &[&str] = &[
 ];
 
 fn rust_in_app(function: &str, file: &str) -> bool {
-    !(RUST_LIB.iter().any(|p| function.starts_with(p))
+    !(starts_with_any(function, RUST_LIB)
         || function == "main"
-        || file.contains("/rustc/")
-        || file.contains(".cargo/registry")
-        || file.contains("/library/std/")
-        || file.contains("/library/core/")
-        || file.contains("/library/alloc/"))
+        || has_str(file, "/rustc/")
+        || has_str(file, ".cargo/registry")
+        || has_str(file, "/library/std/")
+        || has_str(file, "/library/core/")
+        || has_str(file, "/library/alloc/"))
 }
 
 fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
-    let h = lines.iter().position(|l| l.contains("panicked at ") && l.contains("thread '"))?;
+    let h = lines.iter().position(|l| has_str(l, "panicked at ") && has_str(l, "thread '"))?;
     let header = lines.get(h)?;
-    let after = header.split_once("panicked at ").map(|(_, r)| r)?.trim_end();
+    let after = split_str(header, "panicked at ").map(|(_, r)| r)?.trim_end();
     let (mut msg, site) = match after.strip_prefix('\'') {
         // Before 1.73: `panicked at 'msg', src/main.rs:2:5`.
-        Some(quoted) => match quoted.rsplit_once("', ") {
+        Some(quoted) => match rsplit_str(quoted, "', ") {
             Some((m, loc)) => (m.to_string(), loc.to_string()),
             None => (quoted.to_string(), String::new()),
         },
@@ -843,7 +963,7 @@ fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
             in_bt = true;
             continue;
         }
-        if t.starts_with("thread '") && t.contains("panicked at ") {
+        if t.starts_with("thread '") && has_str(t, "panicked at ") {
             break;
         }
         if in_bt {
@@ -855,10 +975,10 @@ fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
                     f.line = l;
                 }
                 set(mask, i);
-            } else if let Some((n, func)) = t.split_once(": ")
+            } else if let Some((n, func)) = split_str(t, ": ")
                 && parse_u32(n).is_some()
             {
-                let func = func.split_once(" - ").filter(|(a, _)| a.starts_with("0x")).map_or(func, |(_, f)| f).trim();
+                let func = split_str(func, " - ").filter(|(a, _)| a.starts_with("0x")).map_or(func, |(_, f)| f).trim();
                 if frames.len() < MAX_FRAMES {
                     frames.push(Frame { function: func.to_string(), file: String::new(), line: None, in_app: rust_in_app(func, "") });
                 }
@@ -894,18 +1014,18 @@ fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
 // ---------------------------------------------------------------- Ruby
 
 fn ruby_in_app(file: &str) -> bool {
-    !(file.contains("/gems/")
-        || file.contains("/ruby/")
+    !(has_str(file, "/gems/")
+        || has_str(file, "/ruby/")
         || file.starts_with("<internal:")
-        || file.contains("/rubygems")
-        || file.contains("vendor/bundle"))
+        || has_str(file, "/rubygems")
+        || has_str(file, "vendor/bundle"))
 }
 
 /// `path.rb:6:in 'Calc#divide'` (3.4) or `` path.rb:6:in `divide' ``; the
 /// text after the frame is returned too.
 fn ruby_frame(t: &str) -> Option<(Frame, &str)> {
-    let (loc, rest) = t.split_once(":in ")?;
-    let (file, line) = loc.rsplit_once(':')?;
+    let (loc, rest) = split_str(t, ":in ")?;
+    let (file, line) = rsplit_byte(loc, b':')?;
     let line = parse_u32(line)?;
     if file.is_empty() || file.contains(' ') {
         return None;
@@ -926,12 +1046,12 @@ fn ruby_type(typ: &str) -> bool {
 fn ruby_header(t: &str) -> Option<(String, String)> {
     if let Some((_, after)) = ruby_frame(t)
         && let Some(rest) = after.strip_prefix(": ")
-        && let Some((msg, typ)) = rest.strip_suffix(')').and_then(|r| r.rsplit_once(" ("))
+        && let Some((msg, typ)) = rest.strip_suffix(')').and_then(|r| rsplit_str(r, " ("))
     {
         return Some((typ.to_string(), msg.to_string()));
     }
     if let Some(inner) = t.strip_suffix("):")
-        && let Some((typ, msg)) = inner.split_once(" (")
+        && let Some((typ, msg)) = split_str(inner, " (")
         && ruby_type(typ)
     {
         return Some((typ.to_string(), msg.to_string()));
@@ -943,7 +1063,7 @@ fn ruby_header(t: &str) -> Option<(String, String)> {
 fn strip_tags(t: &str) -> &str {
     let mut t = t;
     for _ in 0..4 {
-        match t.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        match t.strip_prefix('[').and_then(|r| split_byte(r, b']')) {
             Some((_, rest)) => t = rest.trim_start(),
             None => break,
         }
@@ -971,7 +1091,7 @@ fn ruby(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
             }
             set(mask, i);
         } else if block.typ.is_empty()
-            && let Some((msg, typ)) = t.strip_suffix(')').and_then(|r| r.rsplit_once(" ("))
+            && let Some((msg, typ)) = t.strip_suffix(')').and_then(|r| rsplit_str(r, " ("))
             && ruby_type(typ)
         {
             // Ruby's Logger: `message (Type)`, then the backtrace.
@@ -990,17 +1110,17 @@ fn ruby(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
 /// `#N /path/x.php(20): Class->method()`, `#N {main}`, `#N [internal function]: f()`.
 fn php_frame(t: &str) -> Option<(Option<String>, Option<u32>, String)> {
     let rest = t.strip_prefix('#')?;
-    let (n, rest) = rest.split_once(' ')?;
+    let (n, rest) = split_byte(rest, b' ')?;
     parse_u32(n)?;
     if rest == "{main}" {
         return Some((None, None, "{main}".to_string()));
     }
-    let (loc, func) = rest.split_once(": ")?;
-    let func = func.find('(').and_then(|p| func.get(..p)).unwrap_or(func).to_string();
+    let (loc, func) = split_str(rest, ": ")?;
+    let func = find_byte(func, b'(').and_then(|p| func.get(..p)).unwrap_or(func).to_string();
     if loc == "[internal function]" {
         return Some((None, None, func));
     }
-    let open = loc.rfind('(')?;
+    let open = rfind_byte(loc, b'(')?;
     let line = parse_u32(loc.get(open + 1..loc.len().saturating_sub(1))?)?;
     Some((Some(loc.get(..open)?.to_string()), Some(line), func))
 }
@@ -1008,7 +1128,7 @@ fn php_frame(t: &str) -> Option<(Option<String>, Option<u32>, String)> {
 /// A PHP exception or error header: (type, message, file, line).
 fn php_header(t: &str) -> Option<(String, String, String, Option<u32>)> {
     let t = t.trim().trim_end_matches('"');
-    if let Some(p) = t.find("Uncaught ") {
+    if let Some(p) = find_str(t, "Uncaught ") {
         return Some(php_exception(t.get(p + "Uncaught ".len()..)?));
     }
     if let Some(rest) = t.strip_prefix("Next ") {
@@ -1018,8 +1138,8 @@ fn php_header(t: &str) -> Option<(String, String, String, Option<u32>)> {
         let marker = format!("{kind}: ");
         if let Some(p) = t.find(&marker) {
             let rest = t.get(p + marker.len()..)?.trim();
-            let (msg, file, line) = match rest.rsplit_once(" on line ") {
-                Some((a, n)) => match a.rsplit_once(" in ") {
+            let (msg, file, line) = match rsplit_str(rest, " on line ") {
+                Some((a, n)) => match rsplit_str(a, " in ") {
                     Some((m, f)) => (m.to_string(), f.to_string(), parse_u32(n)),
                     None => (a.to_string(), String::new(), parse_u32(n)),
                 },
@@ -1034,7 +1154,7 @@ fn php_header(t: &str) -> Option<(String, String, String, Option<u32>)> {
 /// After `Uncaught ` / `Next `: `Type: msg in /path:12` (PHP 7+) or
 /// `exception 'Type' with message 'msg' in /path:12` (PHP 5).
 fn php_exception(rest: &str) -> (String, String, String, Option<u32>) {
-    let (body, file, line) = match rest.rsplit_once(" in ") {
+    let (body, file, line) = match rsplit_str(rest, " in ") {
         Some((b, loc)) => {
             let (f, l) = split_location(loc);
             if l.is_some() { (b, f, l) } else { (rest, String::new(), None) }
@@ -1047,7 +1167,7 @@ fn php_exception(rest: &str) -> (String, String, String, Option<u32>) {
         let msg = r.trim().strip_prefix("with message '").and_then(|m| m.strip_suffix('\'')).unwrap_or(r).to_string();
         return (typ.to_string(), msg, file, line);
     }
-    match body.split_once(": ") {
+    match split_str(body, ": ") {
         Some((typ, msg)) if !typ.contains(' ') => (typ.to_string(), msg.to_string(), file, line),
         _ => (String::new(), body.to_string(), file, line),
     }
@@ -1093,7 +1213,7 @@ fn php(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
                 if let Some(file) = file
                     && !file.is_empty()
                 {
-                    frames.push(Frame { in_app: !file.contains("/vendor/"), function, file, line });
+                    frames.push(Frame { in_app: !has_str(&file, "/vendor/"), function, file, line });
                 }
             }
             Block { typ: b.typ, msg: b.msg, frames }
@@ -1131,13 +1251,13 @@ fn elixir(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
         let t = line.trim();
         if block.typ.is_empty()
             && let Some(rest) = t.strip_prefix("** (")
-            && let Some((typ, msg)) = rest.split_once(')')
+            && let Some((typ, msg)) = split_byte(rest, b')')
         {
             block.typ = typ.to_string();
             block.msg = msg.trim().to_string();
         } else if let Some(rest) = t.strip_prefix('(')
-            && let Some((app, rest)) = rest.split_once(") ")
-            && let Some((loc, function)) = rest.split_once(": ")
+            && let Some((app, rest)) = split_str(rest, ") ")
+            && let Some((loc, function)) = split_str(rest, ": ")
         {
             let app_name = app.split(' ').next().unwrap_or(app);
             let (file, l) = split_location(loc);
@@ -1164,8 +1284,9 @@ fn has(b: &[u8], needle: &[u8]) -> bool {
 /// with it. Checks the first byte before anything else (hot path).
 pub(crate) fn is_trace_line(b: &[u8]) -> bool {
     let starts = |p: &[u8]| b.starts_with(p);
-    let ruby =
-        || has(b, b".rb:") && std::str::from_utf8(b).ok().is_some_and(|s| ruby_frame(s.strip_prefix("from ").unwrap_or(s)).is_some());
+    // `.rb:` looked for from its `:` (rarer in messages than `.`).
+    let rb = || memchr::memchr_iter(b':', b).any(|p| p >= 3 && b.get(p - 3..p) == Some(b".rb"));
+    let ruby = || rb() && std::str::from_utf8(b).ok().is_some_and(|s| ruby_frame(s.strip_prefix("from ").unwrap_or(s)).is_some());
     match b.first() {
         None => false,
         Some(b' ' | b'\t') => b.iter().any(|c| !c.is_ascii_whitespace()),
