@@ -49,16 +49,9 @@ impl Timestamp {
     /// UTC RFC 3339 with exactly six fractional digits, e.g.
     /// `2026-11-24T10:00:01.123456Z` (the CSV timestamp format).
     pub fn rfc3339_micros(self) -> String {
-        let mut s = String::with_capacity(27);
-        self.push_rfc3339_micros(&mut s);
-        s
-    }
-
-    /// Appends [`rfc3339_micros`](Self::rfc3339_micros) to `out`.
-    pub fn push_rfc3339_micros(self, out: &mut String) {
         match self.rfc3339_micros_bytes() {
-            Some(b) => out.extend(b.iter().map(|&c| char::from(c))),
-            None => out.push_str(&self.fallback_text()),
+            Some(b) => b.iter().map(|&c| char::from(c)).collect(),
+            None => self.fallback_text(),
         }
     }
 
