@@ -4,9 +4,10 @@
 //! The reader (the calling thread) reads records, decodes them to TCP
 //! segments and numbers connections with the flow table, in capture order.
 //! Segments are cut into batches; each batch is split by connection over
-//! `threads` shards (a connection always goes to the same shard, so its
-//! state never crosses threads), and the shards run in parallel with rayon
-//! while the reader prepares the next batch. Each shard's output is tagged
+//! the shards (one per thread, or a few per thread when there are several,
+//! for balance; a connection always goes to the same shard, so its state
+//! never crosses threads), and the shards run in parallel with rayon while
+//! the reader prepares the next batch. Each shard's output is tagged
 //! with the packet that produced it; merging by that tag gives the same
 //! output order for any thread count.
 //!
@@ -109,11 +110,24 @@ enum Job {
     Finish { conn: ConnId, packet: PacketIndex },
 }
 
-/// One shard's share of a batch: jobs in capture order and their payloads.
-#[derive(Debug, Default)]
-struct ShardBatch {
-    jobs: Vec<Job>,
+/// A batch of segments: each shard's jobs in capture order, and one arena
+/// with the payloads of them all. One arena, not one per shard: the shards
+/// only read it, and per-shard arenas each grow to the largest share any
+/// batch ever gave that shard, which multiplies the memory by the shard
+/// count.
+#[derive(Debug)]
+struct Batch {
+    jobs: Vec<Vec<Job>>,
     bytes: Vec<u8>,
+}
+
+impl Batch {
+    fn new(shards: usize) -> Batch {
+        // A batch stops once it holds `BATCH_BYTES`, so it may exceed that
+        // by one record; the spare capacity is never touched unless used.
+        let bytes = Vec::with_capacity(BATCH_BYTES + crate::capture::MAX_CAPLEN as usize);
+        Batch { jobs: (0..shards).map(|_| Vec::new()).collect(), bytes }
+    }
 }
 
 /// A connection being analyzed on a shard.
@@ -182,14 +196,14 @@ impl Shard {
         Shard { conns: HashMap::default(), retired: HashSet::default(), out: Vec::new(), opts }
     }
 
-    fn run(&mut self, batch: &ShardBatch) {
-        for job in &batch.jobs {
+    fn run(&mut self, jobs: &[Job], arena: &[u8]) {
+        for job in jobs {
             match *job {
                 Job::Segment { conn, from_opener, src, dst, seq, ack, syn, fin, rst, missing_len, payload, packet, ts } => {
                     if self.retired.contains(&conn) {
                         continue;
                     }
-                    let bytes = batch.bytes.get(payload.0..payload.1).unwrap_or_default();
+                    let bytes = arena.get(payload.0..payload.1).unwrap_or_default();
                     let seg = SegmentIn { seq, ack, syn, fin, rst, payload: bytes, missing_len, packet, ts };
                     self.segment(conn, from_opener, src, dst, &seg);
                 }
@@ -289,21 +303,21 @@ pub fn analyze(
         evicted: Vec::new(),
         last_expire: Timestamp::default(),
     };
-    let mut shards: Vec<Shard> = (0..threads).map(|_| Shard::new(opts.clone())).collect();
+    let shard_count = if threads == 1 { 1 } else { threads * SHARDS_PER_THREAD };
+    let mut shards: Vec<Shard> = (0..shard_count).map(|_| Shard::new(opts.clone())).collect();
     let mut eof = false;
 
     // Three things overlap: the reader fills one set of batches, the
     // shards analyze the other, and this thread hands the records of the
     // batch before to the sink (which need not be `Send`). The two sets are
     // reused, so their buffers are allocated once.
-    let fresh = || (0..threads).map(|_| ShardBatch::default()).collect::<Vec<ShardBatch>>();
-    let mut batches = fresh();
-    read_batch(&mut reader, &mut rs, &mut batches, opts.batch, &mut eof)?;
-    let mut spare = fresh();
-    let mut records: Vec<Vec<(Key, Record)>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut batch = Batch::new(shard_count);
+    read_batch(&mut reader, &mut rs, &mut batch, opts.batch, &mut eof)?;
+    let mut spare = Batch::new(shard_count);
+    let mut records: Vec<Vec<(Key, Record)>> = (0..shard_count).map(|_| Vec::new()).collect();
     loop {
-        let current = std::mem::take(&mut batches);
-        let mut fill = std::mem::take(&mut spare);
+        let current = batch;
+        let mut fill = spare;
         let done_reading = eof;
         let mut read = Ok(());
         pool.in_place_scope(|scope| {
@@ -312,14 +326,17 @@ pub fn analyze(
                 scope.spawn(move |_| *read = read_batch(reader, rs, fill, opts.batch, eof));
             }
             let (shards, current) = (&mut shards, &current);
-            scope.spawn(move |_| shards.par_iter_mut().zip(current.par_iter()).for_each(|(shard, batch)| shard.run(batch)));
+            scope.spawn(move |_| {
+                let arena = current.bytes.as_slice();
+                shards.par_iter_mut().zip(current.jobs.par_iter()).for_each(|(shard, jobs)| shard.run(jobs, arena));
+            });
             emit(&mut records, sink);
         });
         collect(&mut shards, &mut records);
         progress.update(reader.bytes_read(), reader.total_bytes(), rs.stats.packets, shards.iter().map(|s| s.conns.len()).sum());
         read?;
         spare = current;
-        batches = fill;
+        batch = fill;
         if done_reading {
             break;
         }
@@ -335,6 +352,13 @@ pub fn analyze(
     Ok(stats)
 }
 
+/// Shards per pool thread when there is more than one. One batch round
+/// runs the reader's job and every shard's job on the pool; with one shard
+/// per thread, the thread that read waits for a whole shard to be free and
+/// the other idles at the end of the round. Smaller units let the two
+/// balance.
+const SHARDS_PER_THREAD: usize = 4;
+
 /// What the reader thread keeps between batches.
 struct ReaderState {
     table: FlowTable,
@@ -349,20 +373,20 @@ const BATCH_BYTES: usize = 2 << 20;
 
 /// Reads up to `batch` TCP segments and splits them over the shards'
 /// batches (cleared first, their buffers kept).
-fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [ShardBatch], batch: usize, eof: &mut bool) -> Result<(), Error> {
+fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut Batch, batch: usize, eof: &mut bool) -> Result<(), Error> {
     let ReaderState { table, stats, evicted, last_expire } = rs;
-    for b in out.iter_mut() {
-        b.jobs.clear();
-        b.bytes.clear();
+    let Batch { jobs: out, bytes: arena } = out;
+    for jobs in out.iter_mut() {
+        jobs.clear();
     }
+    arena.clear();
     let shards = out.len().max(1);
     let shard_of = |conn: ConnId| (conn % shards as u64) as usize;
     let mut segments = 0;
-    let mut bytes = 0usize;
     // Batches end at a segment count or a payload size, whichever comes
     // first: two sets are in flight (one read, one analyzed), and their
     // payload copies are part of the memory peak.
-    while segments < batch && bytes < BATCH_BYTES {
+    while segments < batch && arena.len() < BATCH_BYTES {
         let Some(pkt) = reader.next_packet()? else {
             *eof = true;
             break;
@@ -392,13 +416,12 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [Shard
         if let Some(old) = hit.superseded
             && let Some(b) = out.get_mut(shard_of(old))
         {
-            b.jobs.push(Job::Finish { conn: old, packet: pkt.index });
+            b.push(Job::Finish { conn: old, packet: pkt.index });
         }
         let Some(b) = out.get_mut(shard_of(hit.conn)) else { continue };
-        let start = b.bytes.len();
-        b.bytes.extend_from_slice(tcp.payload);
-        bytes += tcp.payload.len();
-        b.jobs.push(Job::Segment {
+        let start = arena.len();
+        arena.extend_from_slice(tcp.payload);
+        b.push(Job::Segment {
             conn: hit.conn,
             from_opener: hit.from_opener,
             src: tcp.src,
@@ -409,7 +432,7 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [Shard
             fin: seg.fin,
             rst: seg.rst,
             missing_len: seg.missing_len,
-            payload: (start, b.bytes.len()),
+            payload: (start, arena.len()),
             packet: pkt.index,
             ts: pkt.ts,
         });
@@ -423,7 +446,7 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut [Shard
         }
         for conn in evicted.drain(..) {
             if let Some(b) = out.get_mut(shard_of(conn)) {
-                b.jobs.push(Job::Finish { conn, packet: index });
+                b.push(Job::Finish { conn, packet: index });
             }
         }
     }
