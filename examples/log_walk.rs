@@ -54,14 +54,14 @@ fn main() -> ExitCode {
         }
     };
     let (mut events, mut errors) = (0u64, 0u64);
-    let mut traces: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut traces: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
     let start = Instant::now();
     let mut run = || {
         read_logs(&paths, &opts, |e| {
             events += 1;
             errors += u64::from(e.level.is_some_and(|l| l.is_error()));
             if let Some(x) = &e.exception {
-                *traces.entry(x.language.as_str().to_string()).or_default() += 1;
+                *traces.entry(x.language.as_str()).or_default() += 1;
             }
         })
     };

@@ -11,6 +11,7 @@ use jiff::tz::TimeZone;
 
 use super::header::{self, TextShape};
 use super::time::{Converter, Resolved, StampMemo};
+use super::trace::TrimFast;
 use super::{
     DetectedFormat, EventParts, IdList, Ident, Inner, Level, LogEvent, LogNotice, LogNoticeKind, MAX_MESSAGE, MAX_RAW, MAX_RECORD_BYTES,
     MAX_RECORD_LINES, Span, Stream, Wrapper, ids, json, trace, wrap,
@@ -60,6 +61,9 @@ pub(crate) struct HeaderInfo {
     level: Option<Level>,
     logger: Option<(usize, usize)>,
     msg: (usize, usize),
+    /// The header before the message (after the timestamp) is known to
+    /// name no identifier: it need not be scanned.
+    tail_no_ids: bool,
 }
 
 impl HeaderInfo {
@@ -620,7 +624,8 @@ impl Record {
                 rec.logger_span = h.logger;
                 let (ms, me) = (h.msg.0, h.msg.1.max(h.msg.0));
                 let end = rec.raw.len();
-                rec.around_msg = [(h.ts_span.1.min(ms), ms.min(end)), (me.min(end), if me < text.len() { end } else { me.min(end) })];
+                let before = if h.tail_no_ids { (0, 0) } else { (h.ts_span.1.min(ms), ms.min(end)) };
+                rec.around_msg = [before, (me.min(end), if me < text.len() { end } else { me.min(end) })];
                 let msg = text.get(ms..me).unwrap_or_default();
                 if let Some(unescaped) = if line.seen.hash { wrap::unescape_syslog(msg) } else { None } {
                     rec.msg_own = Some(unescaped);
@@ -838,7 +843,15 @@ fn strip_tags(b: &[u8]) -> &[u8] {
 // ---------------------------------------------------------------- classification
 
 /// Classifies one logical line of a text (or JSON-lines) log.
-fn classify(text: &[u8], ctx: &FileCtx, conv: &mut Converter, memo: &mut StampMemo, notices: &mut Vec<LogNotice>, lineno: u64) -> Class {
+fn classify(
+    text: &[u8],
+    ctx: &FileCtx,
+    conv: &mut Converter,
+    memo: &mut StampMemo,
+    tails: &mut header::TailMemo,
+    notices: &mut Vec<LogNotice>,
+    lineno: u64,
+) -> Class {
     if text.is_empty() || is_blank(text) {
         return Class::Blank;
     }
@@ -848,10 +861,10 @@ fn classify(text: &[u8], ctx: &FileCtx, conv: &mut Converter, memo: &mut StampMe
             None => notices.push(ctx.notice(lineno, lineno, LogNoticeKind::BadJson, "not valid JSON; read as text".to_string())),
         }
     }
-    if let Some(h) = header::parse_with(ctx.shape(), text, memo) {
+    if let Some((h, tail_no_ids)) = header::parse_with(ctx.shape(), text, memo, tails) {
         let ts = h.ts.as_ref().and_then(|w| conv.resolve(w));
         let msg = (h.msg_start.min(text.len()), h.msg_end.unwrap_or(text.len()).min(text.len()));
-        return Class::Header(HeaderInfo { ts, ts_span: h.ts_span, level: h.level, logger: h.logger, msg });
+        return Class::Header(HeaderInfo { ts, ts_span: h.ts_span, level: h.level, logger: h.logger, msg, tail_no_ids });
     }
     if is_binary(text) {
         return Class::Binary;
@@ -909,7 +922,7 @@ fn message_span(text: &str, span: Span) -> Span {
 fn first_line_span(text: &str, span: Span, newline: Option<usize>) -> Span {
     let all = span.of(text);
     let first = newline.and_then(|p| all.get(..p)).unwrap_or(all);
-    let len = cut(first, MAX_MESSAGE).trim_end().len();
+    let len = cut(first, MAX_MESSAGE).trim_end_fast().len();
     Span::new(span.start as usize, span.start as usize + len)
 }
 
@@ -919,11 +932,13 @@ pub(crate) struct Scratch {
     ids: Vec<Ident>,
     /// Header parts known to hold no identifier.
     no_ids: ids::NoIds,
+    /// Header tails seen.
+    tails: header::TailMemo,
 }
 
 impl Scratch {
     pub(crate) const fn new() -> Self {
-        Scratch { ids: Vec::new(), no_ids: ids::NoIds::new() }
+        Scratch { ids: Vec::new(), no_ids: ids::NoIds::new(), tails: header::TailMemo::new() }
     }
 }
 
@@ -1009,8 +1024,8 @@ pub(crate) fn build_event(rec: &mut Record, ctx: &FileCtx, notices: &mut Vec<Log
         let raw_text = raw.of(&text);
         let mut pos = raw_text.find('\n').map_or(raw_text.len(), |p| p + 1);
         for l in raw_text.get(pos..).unwrap_or_default().split('\n') {
-            if !l.trim().is_empty() {
-                let lead = l.len() - l.trim_start().len();
+            if !l.trim_fast().is_empty() {
+                let lead = l.len() - l.trim_start_fast().len();
                 message = message_span(&text, Span::new(pos + lead, pos + l.len()));
                 break;
             }
@@ -1180,7 +1195,7 @@ impl BlockState<'_> {
     ) {
         let (text, view) =
             if seen.esc && memchr::memchr(0x1b, &text).is_some() { (Cow::Owned(strip_ansi(&text)), None) } else { (text, view) };
-        let class = classify(&text, self.ctx, &mut self.conv, &mut self.stamps, &mut self.notices, first + 1);
+        let class = classify(&text, self.ctx, &mut self.conv, &mut self.stamps, &mut self.scratch.tails, &mut self.notices, first + 1);
         if matches!(class, Class::Binary) {
             let bytes = text.len() as u64;
             self.binary = match self.binary {

@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-use super::Level;
 use super::time::{self, Written, at};
+use super::{Level, ids};
 
 /// The header shape of a text log (detected per file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -394,15 +394,187 @@ fn header_with_tail(ts: Written, span: (usize, usize), b: &[u8], from: usize) ->
 }
 
 /// [`parse`] for line after line of a log: ISO stamps repeat their date and
-/// time from one line to the next, and `memo` keeps the last one.
-pub(crate) fn parse_with(shape: TextShape, b: &[u8], memo: &mut time::StampMemo) -> Option<Header> {
+/// time from one line to the next (`memo` keeps the last one), and so do
+/// the tails after them (`tails` keeps those seen). Also whether the tail
+/// (from the end of the timestamp to the message) is known to name no
+/// identifier.
+pub(crate) fn parse_with(shape: TextShape, b: &[u8], memo: &mut time::StampMemo, tails: &mut TailMemo) -> Option<(Header, bool)> {
     match shape {
         TextShape::Iso => {
-            let (w, j) = time::iso_memo(b, memo)?;
-            Some(header_with_tail(w, (0, j), b, j))
+            let (ts, j) = time::iso_memo(b, memo)?;
+            let (level, logger, msg_start, no_ids) = tails.tail(b, j);
+            Some((Header { ts: Some(ts), ts_span: (0, j), level, logger, msg_start, msg_end: None }, no_ids))
         }
-        _ => parse(shape, b),
+        _ => parse(shape, b).map(|h| (h, false)),
     }
+}
+
+/// Header tails seen before, for [`parse_with`]: a log repeats a few
+/// hundred `LEVEL [thread] logger - ` at most, and [`tail`] costs more than
+/// finding one again. A small set-associative table of tails that name a
+/// logger, filled as they are seen; a tail is looked for by its start (its
+/// key, [`tail_key`]).
+///
+/// Such a tail is all that [`tail`] reads of a line, up to the first byte
+/// of the message: its result holds for any line that starts with the same
+/// bytes, followed by a byte that is no space or tab. (A tail without a
+/// logger is not kept: [`tail`] decided after reading the message's first
+/// word, or the end of the line.)
+pub(crate) struct TailMemo {
+    /// Sets of [`KNOWN_TAIL_WAYS`] slots, the one used last first.
+    slots: Vec<KnownTail>,
+}
+
+/// Tails longer than this are parsed every time.
+const KNOWN_TAIL_MAX: usize = 90;
+const KNOWN_TAIL_WAYS: usize = 4;
+const KNOWN_TAIL_SETS: usize = 128;
+/// The longest key of a tail (see [`tail_key`]).
+const TAIL_KEY_MAX: usize = 32;
+
+/// One and a half cache lines.
+#[derive(Clone)]
+#[repr(align(32))]
+struct KnownTail {
+    /// 0: an empty slot (a kept tail is never empty).
+    len: u8,
+    bytes: [u8; KNOWN_TAIL_MAX],
+    level: Option<Level>,
+    /// The logger, as offsets in the tail.
+    logger: (u8, u8),
+    /// The tail names no identifier (`ids::scan` finds none in it).
+    no_ids: bool,
+}
+
+impl KnownTail {
+    const EMPTY: KnownTail = KnownTail { len: 0, bytes: [0; KNOWN_TAIL_MAX], level: None, logger: (0, 0), no_ids: false };
+
+    /// Whether `rest` starts with this tail, then a byte of the message.
+    fn starts(&self, rest: &[u8]) -> bool {
+        let len = usize::from(self.len);
+        let (Some(t), Some(kept)) = (rest.get(..len), self.bytes.get(..len)) else { return false };
+        // The last word first: tails of a set share their start.
+        len >= 8 && rest.get(len).is_some_and(|&c| !is_ws(c)) && word(t, len - 8) == word(kept, len - 8) && same_bytes(t, kept)
+    }
+}
+
+/// The word of the 8 bytes at `i` (first byte lowest), 0 past the end.
+#[inline]
+fn word(s: &[u8], i: usize) -> u64 {
+    s.get(i..i + 8).map_or(0, |c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+}
+
+/// Whether two byte strings of the same length (at least 8) are equal, a
+/// word at a time (the last word overlapping the one before).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 8 < a.len() {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    let last = a.len().saturating_sub(8);
+    word(a, last) == word(b, last)
+}
+
+impl TailMemo {
+    pub(crate) const fn new() -> Self {
+        TailMemo { slots: Vec::new() }
+    }
+
+    /// The set of the tails whose key is `key` (a hash of its words,
+    /// their products independent of each other).
+    fn set(&mut self, key: &[u8]) -> Option<&mut [KnownTail]> {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = key.len() as u64;
+        let mut i = 0;
+        while i + 8 < key.len() {
+            h = h.rotate_left(7) ^ word(key, i).wrapping_mul(K);
+            i += 8;
+        }
+        h = h.rotate_left(7) ^ word(key, key.len().checked_sub(8)?).wrapping_mul(K);
+        let h = (h ^ (h >> 29)).wrapping_mul(K);
+        let first = ((h >> 32) as usize % KNOWN_TAIL_SETS) * KNOWN_TAIL_WAYS;
+        if self.slots.is_empty() {
+            self.slots = vec![KnownTail::EMPTY; KNOWN_TAIL_SETS * KNOWN_TAIL_WAYS];
+        }
+        self.slots.get_mut(first..first + KNOWN_TAIL_WAYS)
+    }
+
+    /// [`tail`]`(b, from)`, found in the table when it can be, and whether
+    /// the tail is known to name no identifier.
+    pub(crate) fn tail(&mut self, b: &[u8], from: usize) -> (Option<Level>, Option<(usize, usize)>, usize, bool) {
+        let rest = b.get(from..).unwrap_or_default();
+        let parsed = || {
+            let (level, logger, m) = tail(b, from);
+            (level, logger, m, false)
+        };
+        let Some(key) = tail_key(rest).and_then(|k| rest.get(..k)) else { return parsed() };
+        let Some(set) = self.set(key) else { return parsed() };
+        if let Some(way) = set.iter().position(|t| t.starts(rest)) {
+            if way > 0
+                && let Some(used) = set.get_mut(..=way)
+            {
+                used.rotate_right(1);
+            }
+            if let Some(t) = set.first() {
+                let (s, e) = (from + usize::from(t.logger.0), from + usize::from(t.logger.1));
+                return (t.level, Some((s, e)), from + usize::from(t.len), t.no_ids);
+            }
+        }
+        let found = tail(b, from);
+        if let (Some(level), Some((s, e)), m) = found {
+            // Kept when the line goes on after it (see above), and when its
+            // key is part of it (a line with this tail has the same key).
+            let len = m - from;
+            if key.len() <= len && len <= KNOWN_TAIL_MAX && m < b.len() {
+                set.rotate_right(1);
+                if let Some(t) = set.first_mut() {
+                    t.len = len as u8;
+                    if let Some(dst) = t.bytes.get_mut(..len) {
+                        dst.copy_from_slice(rest.get(..len).unwrap_or_default());
+                    }
+                    t.level = Some(level);
+                    t.logger = ((s - from) as u8, (e - from) as u8);
+                    t.no_ids = std::str::from_utf8(t.bytes.get(..len).unwrap_or_default()).is_ok_and(|text| {
+                        let mut found = Vec::new();
+                        ids::scan(text.as_bytes(), &mut ids::IdSink::in_text(&mut found, text, 0));
+                        found.is_empty()
+                    });
+                }
+            }
+        }
+        (found.0, found.1, found.2, false)
+    }
+}
+
+/// The key of a line's tail, at the start of `rest`: up to its first `: `
+/// (that ends many tails, `INFO app.handlers: `) within [`TAIL_KEY_MAX`]
+/// bytes, else that many bytes (longer tails differ in their start less:
+/// `INFO  [http-nio-8080-exec-1] c.e.chat.ws.ChatEndpoint - `); `None` when
+/// `rest` is shorter. Its length, found 8 bytes at a time (SWAR).
+fn tail_key(rest: &[u8]) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bits at the bytes of `x` equal to `c`, exactly.
+    let equal = |x: u64, c: u8| {
+        let v = x ^ (u64::from(c) * LOW);
+        !(((v & !HIGH) + !HIGH) | v) & HIGH
+    };
+    let mut colon_before = 0;
+    let mut i = 0;
+    while i < TAIL_KEY_MAX {
+        let x = word(rest, i);
+        let colons = equal(x, b':');
+        let hits = ((colons << 8) | colon_before) & equal(x, b' ');
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize + 1);
+        }
+        colon_before = colons >> 56;
+        i += 8;
+    }
+    (rest.len() > TAIL_KEY_MAX).then_some(TAIL_KEY_MAX)
 }
 
 /// Parses a header of the given shape at the start of `b`.

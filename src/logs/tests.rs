@@ -144,6 +144,52 @@ fn shape_detection() {
     assert_eq!(detect("Traceback (most recent call last):\n  File \"a\", line 1"), TextShape::Any);
 }
 
+/// Header tails found again in [`header::TailMemo`] are those [`header::tail`]
+/// finds: lines that share a tail (or its start), in any order, twice.
+#[test]
+fn remembered_tails() {
+    let tails = [
+        " INFO  [http-nio-8080-exec-12] c.e.chat.service.RoomService - ",
+        " INFO  [http-nio-8080-exec-12] c.e.chat.ws.ChatEndpoint - ",
+        " INFO  [http-nio-8080-exec-1] c.e.chat.ws.ChatEndpoint - ",
+        " ERROR [http-nio-8080-exec-12] c.e.chat.ws.ChatEndpoint - ",
+        " INFO asyncio: ",
+        " info gateway.metrics: ",
+        " INFO app: ",
+        " INFO app:\t",
+        " WARN  ws_server::conn: ",
+        " ERROR 1234 --- [chat] [nio-8080-exec-1] o.s.w.s.Handler          : ",
+        " [main] ERROR com.x.Foo - ",
+        " PHP Warning:  ",
+        " just a ",
+        " | error | ",
+        " INFO a.very.long.logger.name.that.goes.on.and.on.and.on.past.the.longest.kept.tail.Name - ",
+    ];
+    let messages = ["started", " indented", "\tx", "", "-", ": y", "- z", "INFO b: c", "a b: c - d"];
+    let mut memo = header::TailMemo::new();
+    for round in 0..2 {
+        for tail in tails {
+            for msg in messages {
+                let line = format!("2026-11-24 10:00:01,123{tail}{msg}");
+                let b = line.as_bytes();
+                let (level, logger, m, no_ids) = memo.tail(b, 23);
+                assert_eq!((level, logger, m), header::tail(b, 23), "{line:?} (round {round})");
+                assert!(!no_ids || scan(&line[23..m]).is_empty(), "{line:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_trims_are_trims() {
+    use super::trace::TrimFast;
+    for s in ["", " ", "a", " a ", "\t a b \r\n", "\u{a0}a\u{a0}", " \u{3000} x \u{2003}", "é ", " é", "\x0b a \x0c", "\x1c a \x1f"] {
+        assert_eq!(s.trim_start_fast(), s.trim_start(), "{s:?}");
+        assert_eq!(s.trim_end_fast(), s.trim_end(), "{s:?}");
+        assert_eq!(s.trim_fast(), s.trim(), "{s:?}");
+    }
+}
+
 fn scan(text: &str) -> Identifiers {
     let mut ids = Vec::new();
     let mut sink = super::ids::IdSink::in_text(&mut ids, text, 0);

@@ -99,7 +99,20 @@ fn hms_frac(b: &[u8], i: usize) -> Option<(u8, u8, u8, u32, i64, usize)> {
 /// resolution and the index after.
 fn fraction(b: &[u8], mut j: usize) -> (u32, i64, usize) {
     let (mut nanos, mut res) = (0u32, 1_000_000_000i64);
-    if matches!(at(b, j), b'.' | b',') && at(b, j + 1).is_ascii_digit() {
+    if !matches!(at(b, j), b'.' | b',') {
+        return (nanos, res, j);
+    }
+    // Milliseconds, as most loggers write them: the three digits at once.
+    if let Some(&[x, y, z]) = b.get(j + 1..j + 4)
+        && x.is_ascii_digit()
+        && y.is_ascii_digit()
+        && z.is_ascii_digit()
+        && !at(b, j + 4).is_ascii_digit()
+    {
+        let millis = u32::from(x - b'0') * 100 + u32::from(y - b'0') * 10 + u32::from(z - b'0');
+        return (millis * 1_000_000, 1_000_000, j + 4);
+    }
+    if at(b, j + 1).is_ascii_digit() {
         j += 1;
         let mut digits = 0;
         while let Some(v) = d(b, j) {

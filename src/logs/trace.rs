@@ -64,7 +64,7 @@ fn detect(lines: &[&str]) -> Option<Language> {
         // the lines left, the vote is settled, and the lines only matter by
         // what overrides it (the checks for Python, Rust, Go, Elixir, PHP).
         let settled = vote_lead([java, node, dotnet, ruby]) > n - k;
-        let t = line.trim_start();
+        let t = line.trim_start_fast();
         if t.ends_with("Traceback (most recent call last):") {
             return Some(Language::Python);
         }
@@ -146,11 +146,18 @@ fn finish(language: Language, blocks: Vec<Block>) -> ExceptionInfo {
 
 fn finish_with(language: Language, mut blocks: Vec<Block>, top: Option<Frame>) -> ExceptionInfo {
     blocks.retain(|b| !b.typ.is_empty() || !b.msg.is_empty() || !b.frames.is_empty());
-    let named = |b: &&Block| !b.typ.is_empty();
-    let outer = blocks.iter().rev().find(named).or(blocks.last());
-    let inner = blocks.iter().find(named).or(blocks.first());
-    let (exc_type, message) = outer.map(|b| (b.typ.clone(), b.msg.clone())).unwrap_or_default();
-    let (innermost_type, innermost_message) = inner.map(|b| (b.typ.clone(), b.msg.clone())).unwrap_or_default();
+    let named = |b: &Block| !b.typ.is_empty();
+    let last = blocks.len().checked_sub(1);
+    let outer = blocks.iter().rposition(named).or(last);
+    let inner = blocks.iter().position(named).or(last.map(|_| 0));
+    // Moved out of the blocks (their frames are all that is used after),
+    // copied only when one block is both.
+    let (innermost_type, innermost_message) = match inner {
+        Some(i) if inner == outer => blocks.get(i).map(|b| (b.typ.clone(), b.msg.clone())).unwrap_or_default(),
+        _ => inner.and_then(|i| blocks.get_mut(i)).map(|b| (std::mem::take(&mut b.typ), std::mem::take(&mut b.msg))).unwrap_or_default(),
+    };
+    let (exc_type, message) =
+        outer.and_then(|i| blocks.get_mut(i)).map(|b| (std::mem::take(&mut b.typ), std::mem::take(&mut b.msg))).unwrap_or_default();
     let top_app_frame = top.or_else(|| {
         blocks.iter().flat_map(|b| b.frames.iter()).find(|f| f.in_app).or_else(|| blocks.iter().find_map(|b| b.frames.first())).cloned()
     });
@@ -222,15 +229,15 @@ pub(crate) fn find_exc(line: &str, strict: bool) -> Option<(String, String)> {
         let qualified = token.contains('.') || has_str(token, "::");
         if capital && (suffixed || (!strict && qualified)) {
             if let Some(msg) = rest.strip_prefix(": ") {
-                return Some((token.to_string(), msg.trim().to_string()));
+                return Some((token.to_string(), msg.trim_fast().to_string()));
             }
-            if rest.trim().is_empty() || rest == ":" {
+            if rest.trim_fast().is_empty() || rest == ":" {
                 return Some((token.to_string(), String::new()));
             }
             if let Some(code) = rest.strip_prefix(" [")
                 && let Some((_, msg)) = split_str(code, "]: ")
             {
-                return Some((token.to_string(), msg.trim().to_string()));
+                return Some((token.to_string(), msg.trim_fast().to_string()));
             }
         }
         i = j.max(i + 1);
@@ -239,7 +246,7 @@ pub(crate) fn find_exc(line: &str, strict: bool) -> Option<(String, String)> {
 }
 
 fn parse_u32(s: &str) -> Option<u32> {
-    let s = s.trim();
+    let s = s.trim_fast();
     if s.is_empty() || s.len() > 9 || !s.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
@@ -277,7 +284,7 @@ fn rsplit_colon(s: &str) -> Option<(&str, &str)> {
 
 /// `path:line[:col]` from the right.
 fn split_location(loc: &str) -> (String, Option<u32>) {
-    let loc = loc.trim();
+    let loc = loc.trim_fast();
     if let Some((a, last)) = rsplit_colon(loc)
         && let Some(n) = parse_u32(last)
     {
@@ -298,6 +305,44 @@ fn set(mask: &mut [bool], i: usize) {
 }
 
 // ---------------------------------------------------------------- substrings
+
+/// `str::trim_start`, `trim_end` and `trim`, with a fast path for the
+/// usual case: trimming stops at an ASCII character. The standard ones
+/// decode characters through a generic searcher, which costs more than
+/// trimming a trace line does; the result is the same (ASCII whitespace as
+/// `char::is_whitespace` counts it, then the standard trim from a non-ASCII
+/// character on).
+pub(crate) trait TrimFast {
+    fn trim_start_fast(&self) -> &str;
+    fn trim_end_fast(&self) -> &str;
+    fn trim_fast(&self) -> &str;
+}
+
+/// ASCII whitespace as `char::is_whitespace` counts it (with the vertical
+/// tab, unlike `u8::is_ascii_whitespace`).
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t'..=b'\r')
+}
+
+impl TrimFast for str {
+    fn trim_start_fast(&self) -> &str {
+        let b = self.as_bytes();
+        let n = b.iter().take_while(|&&c| is_space(c)).count();
+        let rest = self.get(n..).unwrap_or_default();
+        if b.get(n).is_some_and(|c| !c.is_ascii()) { rest.trim_start() } else { rest }
+    }
+
+    fn trim_end_fast(&self) -> &str {
+        let b = self.as_bytes();
+        let end = b.len() - b.iter().rev().take_while(|&&c| is_space(c)).count();
+        let kept = self.get(..end).unwrap_or_default();
+        if end > 0 && b.get(end - 1).is_some_and(|c| !c.is_ascii()) { kept.trim_end() } else { kept }
+    }
+
+    fn trim_fast(&self) -> &str {
+        self.trim_start_fast().trim_end_fast()
+    }
+}
 
 /// Haystacks longer than this are searched with `memchr::memmem` (linear
 /// time whatever the input); shorter ones by `memchr` on the needle's first
@@ -364,7 +409,7 @@ fn python_frame(t: &str) -> Option<Frame> {
     let (file, rest) = split_byte(rest, b'"')?;
     let rest = rest.strip_prefix(", line ")?;
     let (num, func) = match split_str(rest, ", in ") {
-        Some((n, f)) => (n, f.trim()),
+        Some((n, f)) => (n, f.trim_fast()),
         None => (rest, ""),
     };
     Some(Frame { function: func.to_string(), file: file.to_string(), line: parse_u32(num), in_app: python_in_app(file) })
@@ -378,18 +423,18 @@ fn python_exc(t: &str) -> (String, String) {
     if let Some((typ, msg)) = split_str(t, ": ")
         && dotted(typ)
     {
-        return (typ.to_string(), msg.trim().to_string());
+        return (typ.to_string(), msg.trim_fast().to_string());
     }
     let bare = t.trim_end_matches(':');
     if dotted(bare) {
         return (bare.to_string(), String::new());
     }
-    find_exc(t, false).unwrap_or_else(|| (String::new(), t.trim().to_string()))
+    find_exc(t, false).unwrap_or_else(|| (String::new(), t.trim_fast().to_string()))
 }
 
 /// Exception groups draw a gutter (`  | `, `  +-`) before their lines.
 fn strip_gutter(line: &str) -> &str {
-    let t = line.trim_start();
+    let t = line.trim_start_fast();
     if let Some(r) = t.strip_prefix("| ") {
         return r;
     }
@@ -413,7 +458,7 @@ fn python(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let mut st = St::Idle;
     for (i, raw) in lines.iter().enumerate() {
         let line = strip_gutter(raw);
-        let t = line.trim_start();
+        let t = line.trim_start_fast();
         if t.ends_with("Traceback (most recent call last):") {
             blocks.push(Block::default());
             st = St::Frames;
@@ -462,7 +507,7 @@ fn python(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
 
 /// Which runtime printed an `at ...` frame (the text after `at `).
 fn at_frame_kind(rest: &str) -> Option<Language> {
-    let rest = rest.trim_end();
+    let rest = rest.trim_end_fast();
     // The needles with a space cannot match a frame without one (Java's).
     let spaced = memchr::memchr(b' ', rest.as_bytes()).is_some();
     if spaced && ((has_str(rest, " in ") && has_str(rest, ":line ")) || has_str(rest, " + 0x")) {
@@ -564,7 +609,7 @@ pub(crate) fn java_in_app(function: &str) -> bool {
 fn java_frame(rest: &str) -> Option<Frame> {
     let open = find_byte(rest, b'(')?;
     let close = find_byte(rest.get(open..)?, b')')? + open;
-    let mut function = rest.get(..open)?.trim();
+    let mut function = rest.get(..open)?.trim_fast();
     if let Some(p) = rfind_byte(function, b'/') {
         function = function.get(p + 1..).unwrap_or(function);
     }
@@ -577,14 +622,14 @@ fn java_frame(rest: &str) -> Option<Frame> {
 }
 
 fn indent(line: &str) -> usize {
-    line.len() - line.trim_start().len()
+    line.len() - line.trim_start_fast().len()
 }
 
 fn java(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let first_frame =
-        lines.iter().position(|l| l.trim_start().strip_prefix("at ").is_some_and(|r| at_frame_kind(r) == Some(Language::Java)))?;
+        lines.iter().position(|l| l.trim_start_fast().strip_prefix("at ").is_some_and(|r| at_frame_kind(r) == Some(Language::Java)))?;
     let head = (0..first_frame).rev().find_map(|i| {
-        let l = lines.get(i)?.trim_start();
+        let l = lines.get(i)?.trim_start_fast();
         let l = match find_str(l, "Exception in thread \"") {
             Some(p) => l.get(p..).and_then(|s| split_str(s, "\" ")).map_or(l, |(_, r)| r),
             None => l,
@@ -597,7 +642,7 @@ fn java(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let mut wrapped = false;
     let mut suppressed: Option<usize> = None;
     for (i, line) in lines.iter().enumerate().skip(start + usize::from(found)) {
-        let t = line.trim_start();
+        let t = line.trim_start_fast();
         if let Some(s) = suppressed {
             if indent(line) > s || t.is_empty() {
                 if t.starts_with("at ") || t.starts_with("...") {
@@ -646,10 +691,10 @@ fn node_in_app(file: &str) -> bool {
 
 /// `at fn (file:l:c)`, `at file:l:c`, `at async fn (...)`, `at new C (...)`.
 fn node_frame(rest: &str) -> Frame {
-    let rest = rest.trim();
+    let rest = rest.trim_fast();
     let rest = rest.strip_prefix("async ").unwrap_or(rest);
     let (function, loc) = match rest.strip_suffix(')').and_then(|r| rfind_str(r, " (").map(|p| (r, p))) {
-        Some((r, p)) => (r.get(..p).unwrap_or_default().trim(), r.get(p + 2..).unwrap_or_default()),
+        Some((r, p)) => (r.get(..p).unwrap_or_default().trim_fast(), r.get(p + 2..).unwrap_or_default()),
         None => ("", rest),
     };
     let function = function.strip_prefix("new ").unwrap_or(function);
@@ -660,9 +705,9 @@ fn node_frame(rest: &str) -> Frame {
 
 fn node(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let first_frame =
-        lines.iter().position(|l| l.trim_start().strip_prefix("at ").is_some_and(|r| at_frame_kind(r) == Some(Language::Node)))?;
+        lines.iter().position(|l| l.trim_start_fast().strip_prefix("at ").is_some_and(|r| at_frame_kind(r) == Some(Language::Node)))?;
     let head = (0..first_frame).rev().find_map(|i| {
-        let l = lines.get(i)?.trim_start();
+        let l = lines.get(i)?.trim_start_fast();
         let l = l.strip_prefix("Uncaught ").unwrap_or(l);
         find_exc(l, false).map(|e| (i, e))
     });
@@ -670,7 +715,7 @@ fn node(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let (start, (typ, msg)) = head.unwrap_or((first_frame, (String::new(), String::new())));
     let mut blocks = vec![Block { typ, msg, frames: Vec::new() }];
     for (i, line) in lines.iter().enumerate().skip(start + usize::from(found)) {
-        let t = line.trim_start();
+        let t = line.trim_start_fast();
         if let Some(rest) = t.strip_prefix("at ") {
             if let Some(b) = blocks.last_mut()
                 && b.frames.len() < MAX_FRAMES
@@ -679,7 +724,7 @@ fn node(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
             }
             set(mask, i);
         } else if let Some(rest) = t.strip_prefix("[cause]: ") {
-            let (typ, msg) = find_exc(rest, false).unwrap_or_else(|| (String::new(), rest.trim().to_string()));
+            let (typ, msg) = find_exc(rest, false).unwrap_or_else(|| (String::new(), rest.trim_fast().to_string()));
             blocks.push(Block { typ, msg, frames: Vec::new() });
         }
     }
@@ -708,13 +753,13 @@ const DOTNET_LIB: &[&str] = &[
 
 /// `at Ns.Class.Method(args) in /path/File.cs:line 42`.
 fn dotnet_frame(rest: &str) -> Frame {
-    let rest = rest.trim();
+    let rest = rest.trim_fast();
     let rest = before_str(rest, " + 0x");
     let (sig, loc) = match rsplit_str(rest, " in ") {
         Some((s, l)) if has_str(l, ":line ") => (s, Some(l)),
         _ => (rest, None),
     };
-    let function = find_byte(sig, b'(').and_then(|p| sig.get(..p)).unwrap_or(sig).trim();
+    let function = find_byte(sig, b'(').and_then(|p| sig.get(..p)).unwrap_or(sig).trim_fast();
     let (file, line) = match loc.and_then(|l| rsplit_str(l, ":line ")) {
         Some((f, n)) => (f.to_string(), parse_u32(n)),
         None => (String::new(), None),
@@ -723,9 +768,9 @@ fn dotnet_frame(rest: &str) -> Frame {
 }
 
 fn dotnet(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
-    let first_frame = lines.iter().position(|l| l.trim_start().starts_with("at ")).unwrap_or(lines.len());
+    let first_frame = lines.iter().position(|l| l.trim_start_fast().starts_with("at ")).unwrap_or(lines.len());
     let (start, head_text) = (0..first_frame).find_map(|i| {
-        let l = lines.get(i)?.trim_start();
+        let l = lines.get(i)?.trim_start_fast();
         let l = l.strip_prefix("Unhandled exception. ").or_else(|| l.strip_prefix("Unhandled Exception: ")).unwrap_or(l);
         let outer = before_str(l, " ---> ");
         find_exc(outer, false).map(|_| (i, l))
@@ -740,7 +785,7 @@ fn dotnet(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
         .collect();
     let mut cur = blocks.len().saturating_sub(1);
     for (i, line) in lines.iter().enumerate().skip(start + 1) {
-        let t = line.trim_start();
+        let t = line.trim_start_fast();
         if let Some(rest) = t.strip_prefix("---> ") {
             let (typ, msg) = find_exc(rest, false).unwrap_or_else(|| (String::new(), rest.to_string()));
             blocks.push(Block { typ, msg, frames: Vec::new() });
@@ -787,7 +832,7 @@ fn go_in_app(function: &str, file: &str) -> bool {
 
 /// A Go function line without its arguments: `main.(*S).f(0xc0, {0x1})`.
 fn go_function(t: &str) -> Option<&str> {
-    let t = t.trim();
+    let t = t.trim_fast();
     if !t.ends_with(')') {
         return None;
     }
@@ -810,7 +855,7 @@ fn go_function(t: &str) -> Option<&str> {
 
 /// `\t/src/x.go:42 +0x1d`: file and line.
 fn go_file_line(t: &str) -> Option<(String, Option<u32>)> {
-    let t = t.trim();
+    let t = t.trim_fast();
     let t = before_str(t, " +0x");
     let (file, line) = rsplit_byte(t, b':')?;
     if !file.ends_with(".go") && !file.ends_with(".s") {
@@ -825,7 +870,7 @@ fn go(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let mut goroutines = 0;
     let mut pending: Option<(String, bool)> = None;
     for (i, line) in lines.iter().enumerate() {
-        let t = line.trim();
+        let t = line.trim_fast();
         if let Some(p) = find_str(t, "http: panic serving ") {
             let rest = t.get(p + "http: panic serving ".len()..).unwrap_or_default();
             let msg = split_str(rest, ": ").map_or(rest, |(_, m)| m);
@@ -938,7 +983,7 @@ fn rust_in_app(function: &str, file: &str) -> bool {
 fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let h = lines.iter().position(|l| has_str(l, "panicked at ") && has_str(l, "thread '"))?;
     let header = lines.get(h)?;
-    let after = split_str(header, "panicked at ").map(|(_, r)| r)?.trim_end();
+    let after = split_str(header, "panicked at ").map(|(_, r)| r)?.trim_end_fast();
     let (mut msg, site) = match after.strip_prefix('\'') {
         // Before 1.73: `panicked at 'msg', src/main.rs:2:5`.
         Some(quoted) => match rsplit_str(quoted, "', ") {
@@ -953,7 +998,7 @@ fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let mut msg_lines: Vec<&str> = Vec::new();
     let mut in_msg = msg.is_empty();
     for (i, line) in lines.iter().enumerate().skip(h + 1) {
-        let t = line.trim();
+        let t = line.trim_fast();
         if t.starts_with("note: ") {
             in_msg = false;
             continue;
@@ -978,7 +1023,7 @@ fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
             } else if let Some((n, func)) = split_str(t, ": ")
                 && parse_u32(n).is_some()
             {
-                let func = split_str(func, " - ").filter(|(a, _)| a.starts_with("0x")).map_or(func, |(_, f)| f).trim();
+                let func = split_str(func, " - ").filter(|(a, _)| a.starts_with("0x")).map_or(func, |(_, f)| f).trim_fast();
                 if frames.len() < MAX_FRAMES {
                     frames.push(Frame { function: func.to_string(), file: String::new(), line: None, in_app: rust_in_app(func, "") });
                 }
@@ -989,7 +1034,7 @@ fn rust(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
         }
     }
     if msg.is_empty() {
-        msg = msg_lines.join("\n").trim().to_string();
+        msg = msg_lines.join("\n").trim_fast().to_string();
     }
     let site_frame = Frame { function: String::new(), in_app: rust_in_app("", &site_file), file: site_file, line: site_line };
     // The panic site is where it happened; name its function from the
@@ -1064,7 +1109,7 @@ fn strip_tags(t: &str) -> &str {
     let mut t = t;
     for _ in 0..4 {
         match t.strip_prefix('[').and_then(|r| split_byte(r, b']')) {
-            Some((_, rest)) => t = rest.trim_start(),
+            Some((_, rest)) => t = rest.trim_start_fast(),
             None => break,
         }
     }
@@ -1074,7 +1119,7 @@ fn strip_tags(t: &str) -> &str {
 fn ruby(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let mut block = Block::default();
     for (i, line) in lines.iter().enumerate() {
-        let t = strip_tags(line.trim());
+        let t = strip_tags(line.trim_fast());
         if block.typ.is_empty()
             && let Some((typ, msg)) = ruby_header(t)
         {
@@ -1127,7 +1172,7 @@ fn php_frame(t: &str) -> Option<(Option<String>, Option<u32>, String)> {
 
 /// A PHP exception or error header: (type, message, file, line).
 fn php_header(t: &str) -> Option<(String, String, String, Option<u32>)> {
-    let t = t.trim().trim_end_matches('"');
+    let t = t.trim_fast().trim_end_matches('"');
     if let Some(p) = find_str(t, "Uncaught ") {
         return Some(php_exception(t.get(p + "Uncaught ".len()..)?));
     }
@@ -1137,7 +1182,7 @@ fn php_header(t: &str) -> Option<(String, String, String, Option<u32>)> {
     for kind in ["Fatal error", "Warning", "Notice", "Parse error", "Deprecated"] {
         let marker = format!("{kind}: ");
         if let Some(p) = t.find(&marker) {
-            let rest = t.get(p + marker.len()..)?.trim();
+            let rest = t.get(p + marker.len()..)?.trim_fast();
             let (msg, file, line) = match rsplit_str(rest, " on line ") {
                 Some((a, n)) => match rsplit_str(a, " in ") {
                     Some((m, f)) => (m.to_string(), f.to_string(), parse_u32(n)),
@@ -1164,7 +1209,7 @@ fn php_exception(rest: &str) -> (String, String, String, Option<u32>) {
     if let Some(r) = body.strip_prefix("exception '")
         && let Some((typ, r)) = r.split_once('\'')
     {
-        let msg = r.trim().strip_prefix("with message '").and_then(|m| m.strip_suffix('\'')).unwrap_or(r).to_string();
+        let msg = r.trim_fast().strip_prefix("with message '").and_then(|m| m.strip_suffix('\'')).unwrap_or(r).to_string();
         return (typ.to_string(), msg, file, line);
     }
     match split_str(body, ": ") {
@@ -1182,7 +1227,7 @@ fn php(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     }
     let mut blocks: Vec<PhpBlock> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let t = line.trim();
+        let t = line.trim_fast();
         let t = t.strip_prefix("PHP ").unwrap_or(t);
         if let Some(f) = php_frame(t) {
             if let Some(b) = blocks.last_mut()
@@ -1248,13 +1293,13 @@ const ELIXIR_LIB: &[&str] = &[
 fn elixir(lines: &[&str], mask: &mut [bool]) -> Option<ExceptionInfo> {
     let mut block = Block::default();
     for (i, line) in lines.iter().enumerate() {
-        let t = line.trim();
+        let t = line.trim_fast();
         if block.typ.is_empty()
             && let Some(rest) = t.strip_prefix("** (")
             && let Some((typ, msg)) = split_byte(rest, b')')
         {
             block.typ = typ.to_string();
-            block.msg = msg.trim().to_string();
+            block.msg = msg.trim_fast().to_string();
         } else if let Some(rest) = t.strip_prefix('(')
             && let Some((app, rest)) = split_str(rest, ") ")
             && let Some((loc, function)) = split_str(rest, ": ")
@@ -1286,7 +1331,14 @@ pub(crate) fn is_trace_line(b: &[u8]) -> bool {
     let starts = |p: &[u8]| b.starts_with(p);
     // `.rb:` looked for from its `:` (rarer in messages than `.`).
     let rb = || memchr::memchr_iter(b':', b).any(|p| p >= 3 && b.get(p - 3..p) == Some(b".rb"));
-    let ruby = || rb() && std::str::from_utf8(b).ok().is_some_and(|s| ruby_frame(s.strip_prefix("from ").unwrap_or(s)).is_some());
+    // A Ruby frame's file (before its first `:`) has no space: most
+    // messages are told apart by their first word, before any search.
+    let file_first = || {
+        let t = b.strip_prefix(b"from ").unwrap_or(b);
+        t.iter().find(|&&c| c == b' ' || c == b':') == Some(&b':')
+    };
+    let ruby =
+        || file_first() && rb() && std::str::from_utf8(b).ok().is_some_and(|s| ruby_frame(s.strip_prefix("from ").unwrap_or(s)).is_some());
     match b.first() {
         None => false,
         Some(b' ' | b'\t') => b.iter().any(|c| !c.is_ascii_whitespace()),
