@@ -5,6 +5,7 @@
 //! May import: std, jiff (formatting only). Must not import any other module
 //! of this crate: everything else imports this one.
 
+use std::cell::Cell;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -78,24 +79,48 @@ impl Timestamp {
     /// rather than through a general formatter, which cost a third of the
     /// time of writing frames.csv.
     fn rfc3339_micros_bytes(self) -> Option<[u8; 27]> {
-        const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
         let micros = self.0.div_euclid(1_000);
         let secs = micros.div_euclid(1_000_000);
         let frac = micros.rem_euclid(1_000_000) as usize;
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400) as usize;
-        let (y, m, d) = civil_from_days(days);
-        let y = usize::try_from(y).ok().filter(|y| *y <= 9999)?;
         let mut buf = *b"0000-00-00T00:00:00.000000Z";
-        let fields = [(0, y / 100), (2, y % 100), (5, m as usize), (8, d as usize), (11, sod / 3600), (14, sod / 60 % 60), (17, sod % 60)];
-        let frac = [(20, frac / 10_000), (22, frac / 100 % 100), (24, frac % 100)];
-        for (at, v) in fields.into_iter().chain(frac) {
-            if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), PAIRS.get(v * 2..v * 2 + 2)) {
-                dst.copy_from_slice(src);
+        let head = buf.get_mut(..19)?;
+        match LAST_SECOND.with(Cell::get) {
+            (Some(s), text) if s == secs => head.copy_from_slice(&text),
+            _ => {
+                let days = secs.div_euclid(86_400);
+                let sod = secs.rem_euclid(86_400) as usize;
+                let (y, m, d) = civil_from_days(days);
+                let y = usize::try_from(y).ok().filter(|y| *y <= 9999)?;
+                put_pairs(
+                    head,
+                    &[(0, y / 100), (2, y % 100), (5, m as usize), (8, d as usize), (11, sod / 3600), (14, sod / 60 % 60), (17, sod % 60)],
+                );
+                let mut text = [0u8; 19];
+                text.copy_from_slice(head);
+                LAST_SECOND.with(|c| c.set((Some(secs), text)));
             }
         }
+        put_pairs(&mut buf, &[(20, frac / 10_000), (22, frac / 100 % 100), (24, frac % 100)]);
         Some(buf)
+    }
+}
+
+thread_local! {
+    /// The date and time of day of the last second formatted on this
+    /// thread: rows come in capture order, thousands per second of capture,
+    /// and working the civil date out again cost a third of formatting a
+    /// timestamp.
+    static LAST_SECOND: Cell<(Option<i64>, [u8; 19])> = const { Cell::new((None, [0; 19])) };
+}
+
+/// Writes each value (0..=99) as two digits at its offset in `buf`.
+fn put_pairs(buf: &mut [u8], fields: &[(usize, usize)]) {
+    const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    for &(at, v) in fields {
+        if let (Some(dst), Some(src)) = (buf.get_mut(at..at + 2), PAIRS.get(v * 2..v * 2 + 2)) {
+            dst.copy_from_slice(src);
+        }
     }
 }
 
@@ -303,6 +328,14 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             samples.push(x);
+            // The same second again (the formatter remembers the last one),
+            // its last microsecond, the next second and one before 1970.
+            samples.extend([
+                x.wrapping_add(1_000),
+                x.wrapping_sub(x.rem_euclid(1_000_000_000)).wrapping_add(999_999_999),
+                x.wrapping_add(1_000_000_000),
+                x.wrapping_abs().wrapping_neg(),
+            ]);
         }
         for ns in samples {
             let jiff = jiff::Timestamp::from_microsecond(ns.div_euclid(1_000)).map(|t| format!("{t:.6}")).unwrap_or_default();
