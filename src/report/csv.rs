@@ -78,7 +78,7 @@ pub const CONNECTION_COLUMNS: &[&str] = &[
 ];
 
 /// Column names of frames.csv, in order.
-pub const FRAME_COLUMNS: &[&str] = &[
+pub const FRAME_COLUMNS: &[&str; FRAME_WIDTH] = &[
     "conn_id",
     "direction",
     "frame_index",
@@ -111,8 +111,13 @@ pub const FRAME_COLUMNS: &[&str] = &[
     "payload_preview_encoding",
 ];
 
+/// Columns of frames.csv and messages.csv. Their rows are arrays: they
+/// are most of the rows written, and a vector each was an allocation each.
+pub const FRAME_WIDTH: usize = 29;
+pub const MESSAGE_WIDTH: usize = 16;
+
 /// Column names of messages.csv, in order.
-pub const MESSAGE_COLUMNS: &[&str] = &[
+pub const MESSAGE_COLUMNS: &[&str; MESSAGE_WIDTH] = &[
     "conn_id",
     "direction",
     "message_index",
@@ -492,14 +497,14 @@ pub fn connection_cells(c: &ConnectionRecord) -> Vec<Cell<'_>> {
 
 /// A row of frames.csv, one cell per [`FRAME_COLUMNS`] entry.
 /// `payloads`: bytes of payload to preview (`--payloads`).
-pub fn frame_cells(f: &FrameRecord, payloads: usize) -> Vec<Cell<'_>> {
+pub fn frame_cells(f: &FrameRecord, payloads: usize) -> [Cell<'_>; FRAME_WIDTH] {
     let h = &f.header;
     let preview = crate::report::preview::payload_preview(f, payloads);
     let (preview_cell, encoding_cell) = match preview {
         Some((text, enc)) => (Cell::Text(Cow::Owned(text)), Cell::s(enc.as_str())),
         None => (Cell::Null, Cell::Null),
     };
-    vec![
+    [
         Cell::Int(f.conn_id),
         Cell::s(f.direction.as_str()),
         Cell::Int(f.index),
@@ -533,8 +538,8 @@ pub fn frame_cells(f: &FrameRecord, payloads: usize) -> Vec<Cell<'_>> {
 }
 
 /// A row of messages.csv, one cell per [`MESSAGE_COLUMNS`] entry.
-pub fn message_cells(m: &MessageRecord) -> Vec<Cell<'_>> {
-    vec![
+pub fn message_cells(m: &MessageRecord) -> [Cell<'_>; MESSAGE_WIDTH] {
+    [
         Cell::Int(m.conn_id),
         Cell::s(m.direction.as_str()),
         Cell::Int(m.index),

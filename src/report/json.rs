@@ -567,8 +567,14 @@ mod tests {
         // same text (raw CSV) or the same number.
         let raw = crate::report::csv::CsvOptions { raw: true, ..Default::default() };
         let (c, f, m, cl, v, fi) = (connection(), frame(), message(), close_rec(), violation(), finding());
-        let rows: Vec<Vec<Cell<'_>>> =
-            vec![connection_cells(&c), frame_cells(&f, 0), message_cells(&m), close_cells(&cl), violation_cells(&v), finding_cells(&fi)];
+        let rows: Vec<Vec<Cell<'_>>> = vec![
+            connection_cells(&c),
+            frame_cells(&f, 0).to_vec(),
+            message_cells(&m).to_vec(),
+            close_cells(&cl),
+            violation_cells(&v),
+            finding_cells(&fi),
+        ];
         for (cells, (_, cols)) in rows.iter().zip(RECORD_TYPES) {
             assert_eq!(cells.len(), cols.len());
             for cell in cells {
