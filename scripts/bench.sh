@@ -15,9 +15,11 @@
 #   3. warms the page cache, then takes the median of BENCH_RUNS runs of:
 #      the bare walk of the capture (examples/bare_walk), `wsforensics
 #      big.pcap` with default threads, with --threads 1 and --threads 2
-#      (and nproc when it is more), tshark's WebSocket dissection, peak RSS
-#      on the big and the small capture, a --csv run (frame rows written per
-#      second), and the log reader alone on one thread (examples/log_walk);
+#      (and nproc when it is more) and with --csv (frame rows written per
+#      second), in rounds of one run each so that a busy spell of a shared
+#      machine falls on all alike; then tshark's WebSocket dissection, peak
+#      RSS on the big, the small and a mid-size capture, and the log reader
+#      alone on one thread (examples/log_walk);
 #   4. prints a table: each figure, its target, measured/target, PASS/FAIL.
 #
 # Exit status: 1 when a figure fails (unless BENCH_STRICT=0), 2 when a step
@@ -139,57 +141,98 @@ cat "$BIG" "$SMALL" "$MID" "$LOG" >/dev/null
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
 
-# measure NAME RUNS STDOUT CMD...: runs CMD RUNS times (stdout to STDOUT,
-# stderr to the error log); sets M_WALL (median seconds), M_RSS (median
-# peak RSS, KiB), M_CPU (median user+sys seconds), M_WALLS / M_WALL_LIST
-# (every run's wall time, as a string / an array).
-# PRE_RUN, if set, names a function called before each run.
+# The runs of each command are kept by name: WALLS / RSSS / CPUS[NAME] are
+# space-separated lists (seconds, peak RSS in KiB, user+sys seconds).
+declare -A WALLS=() RSSS=() CPUS=()
+
+# run_once NAME STDOUT CMD...: runs CMD once (stdout to STDOUT, stderr to
+# the error log) and appends its figures to NAME's lists.
+# PRE_RUN, if set, names a function called before the run.
+run_once() {
+	local name="$1" out="$2" t0 t1 rss user sys
+	shift 2
+	if [[ -n "${PRE_RUN:-}" ]]; then "$PRE_RUN"; fi
+	t0=$(date +%s%N)
+	if ! /usr/bin/time -f '%M %U %S' -o "$DIR/time.txt" "$@" >"$out" 2>>"$ERRLOG"; then
+		tail -n 5 "$ERRLOG" >&2
+		die "$name failed: $*"
+	fi
+	t1=$(date +%s%N)
+	read -r rss user sys <"$DIR/time.txt"
+	WALLS[$name]+=" $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b-a)/1e9}')"
+	RSSS[$name]+=" $rss"
+	CPUS[$name]+=" $(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u+s}')"
+}
+
+# summarize NAME: sets M_WALL (median seconds), M_RSS (median peak RSS,
+# KiB), M_CPU (median user+sys seconds), M_WALL_LIST (every run's wall
+# time) from NAME's runs, and prints them.
+summarize() {
+	local name="$1"
+	read -r -a M_WALL_LIST <<<"${WALLS[$name]}"
+	M_WALL=$(median "${M_WALL_LIST[@]}")
+	M_RSS=$(median ${RSSS[$name]})
+	M_CPU=$(median ${CPUS[$name]})
+	printf '  %-44s %8.3f s  (runs: %s)  cpu %6.2f s  peak RSS %8s MiB\n' "$name" "$M_WALL" "${M_WALL_LIST[*]}" "$M_CPU" "$(mib "$M_RSS")" >&2
+}
+
+# measure NAME RUNS STDOUT CMD...: RUNS runs of CMD in a row, summarized.
 measure() {
-	local name="$1" runs="$2" out="$3"
+	local name="$1" runs="$2" out="$3" i
 	shift 3
-	local walls=() rsss=() cpus=() i t0 t1 rss user sys
-	for ((i = 1; i <= runs; i++)); do
-		if [[ -n "${PRE_RUN:-}" ]]; then "$PRE_RUN"; fi
-		t0=$(date +%s%N)
-		if ! /usr/bin/time -f '%M %U %S' -o "$DIR/time.txt" "$@" >"$out" 2>>"$ERRLOG"; then
-			tail -n 5 "$ERRLOG" >&2
-			die "$name failed: $*"
-		fi
-		t1=$(date +%s%N)
-		read -r rss user sys <"$DIR/time.txt"
-		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b-a)/1e9}')")
-		rsss+=("$rss")
-		cpus+=("$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u+s}')")
-	done
-	M_WALL=$(median "${walls[@]}")
-	M_RSS=$(median "${rsss[@]}")
-	M_CPU=$(median "${cpus[@]}")
-	M_WALLS="${walls[*]}"
-	M_WALL_LIST=("${walls[@]}")
-	printf '  %-44s %8.3f s  (runs: %s)  cpu %6.2f s  peak RSS %8s MiB\n' "$name" "$M_WALL" "$M_WALLS" "$M_CPU" "$(mib "$M_RSS")" >&2
+	for ((i = 1; i <= runs; i++)); do run_once "$name" "$out" "$@"; done
+	summarize "$name"
 }
 
 echo >&2
 note "big capture $BIG ($BIG_BYTES bytes), small $SMALL ($SMALL_BYTES bytes), log $LOG ($LOG_BYTES bytes)"
 note "$NPROC cores, $RUNS run(s) each, median reported"
 
-measure "bare walk (examples/bare_walk)" "$RUNS" /dev/null "$BIN/examples/bare_walk" "$BIG"
+# The timings that are compared with each other run in rounds, one run of
+# each per round, so that a slow spell of a shared machine falls on all of
+# them alike rather than on whichever ran then.
+CSV_DIR="$DIR/csv"
+clean_csv() { rm -rf "$CSV_DIR"; }
+N_BARE="bare walk (examples/bare_walk)"
+N_MAIN="wsforensics big.pcap (default threads)"
+N_T1="wsforensics big.pcap --threads 1"
+N_T2="wsforensics big.pcap --threads 2"
+N_TN="wsforensics big.pcap --threads $NPROC"
+N_CSV="wsforensics big.pcap --csv DIR"
+note "timing in $RUNS round(s): bare walk, main job, --threads 1$( ((NPROC >= 2)) && echo ", --threads 2")$( ((NPROC > 2)) && echo ", --threads $NPROC"), --csv"
+for ((round = 1; round <= RUNS; round++)); do
+	run_once "$N_BARE" /dev/null "$BIN/examples/bare_walk" "$BIG"
+	run_once "$N_MAIN" /dev/null "$BIN/wsforensics" "$BIG"
+	run_once "$N_T1" /dev/null "$BIN/wsforensics" "$BIG" --threads 1
+	if ((NPROC >= 2)); then run_once "$N_T2" /dev/null "$BIN/wsforensics" "$BIG" --threads 2; fi
+	if ((NPROC > 2)); then run_once "$N_TN" /dev/null "$BIN/wsforensics" "$BIG" --threads "$NPROC"; fi
+	PRE_RUN=clean_csv run_once "$N_CSV" /dev/null "$BIN/wsforensics" "$BIG" --csv "$CSV_DIR"
+done
+summarize "$N_BARE"
 T_BARE=$M_WALL
-
-measure "wsforensics big.pcap (default threads)" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG"
+summarize "$N_MAIN"
 T_MAIN=$M_WALL
 RSS_BIG=$M_RSS
-
-measure "wsforensics big.pcap --threads 1" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --threads 1
+summarize "$N_T1"
 T_1=$M_WALL
 T_2=""
 if ((NPROC >= 2)); then
-	measure "wsforensics big.pcap --threads 2" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --threads 2
+	summarize "$N_T2"
 	T_2=$M_WALL
 fi
-if ((NPROC > 2)); then
-	measure "wsforensics big.pcap --threads $NPROC" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --threads "$NPROC"
-fi
+if ((NPROC > 2)); then summarize "$N_TN"; fi
+summarize "$N_CSV"
+T_CSV=$M_WALL
+# What --csv adds: the median of the round-by-round differences (each pair
+# ran back to back, so it shares the machine's mood).
+read -r -a csv_walls <<<"${WALLS[$N_CSV]}"
+read -r -a main_walls <<<"${WALLS[$N_MAIN]}"
+diffs=()
+for i in "${!csv_walls[@]}"; do diffs+=("$(awk -v a="${csv_walls[$i]}" -v b="${main_walls[$i]}" 'BEGIN {printf "%.3f", a-b}')"); done
+T_CSV_COST=$(median "${diffs[@]}")
+note "--csv minus summary-only, round by round: ${diffs[*]} s"
+FRAME_ROWS=$(($(wc -l <"$CSV_DIR/frames.csv") - 1))
+note "frames.csv: $FRAME_ROWS rows, $(stat -c %s "$CSV_DIR/frames.csv") bytes"
 
 measure "wsforensics small.pcap (default threads)" "$RUNS" /dev/null "$BIN/wsforensics" "$SMALL"
 RSS_SMALL=$M_RSS
@@ -199,13 +242,6 @@ RSS_SMALL=$M_RSS
 # have filled; past that, the peak no longer follows the capture's size.
 measure "wsforensics mid.pcap (default threads)" "$RUNS" /dev/null "$BIN/wsforensics" "$MID"
 RSS_MID=$M_RSS
-
-CSV_DIR="$DIR/csv"
-clean_csv() { rm -rf "$CSV_DIR"; }
-PRE_RUN=clean_csv measure "wsforensics big.pcap --csv DIR" "$RUNS" /dev/null "$BIN/wsforensics" "$BIG" --csv "$CSV_DIR"
-T_CSV=$M_WALL
-FRAME_ROWS=$(($(wc -l <"$CSV_DIR/frames.csv") - 1))
-note "frames.csv: $FRAME_ROWS rows, $(stat -c %s "$CSV_DIR/frames.csv") bytes"
 
 # The log reader alone, one parsing thread (RAYON_NUM_THREADS for the
 # global pool and --threads for log_walk's own); one more thread reads.
@@ -279,14 +315,14 @@ row "peak RSS big / small capture" "$(fmt "$(awk -v a="$RSS_BIG" -v b="$RSS_SMAL
 # time --csv adds to the same run (medians of both). Over the whole run it
 # cannot reach 2 M/s on this capture: at 2.7 KB of capture per frame that
 # would be faster than the bare walk; it is printed below as well.
-row "frame rows/s written by --csv" "$(fmt "$(awk -v n="$FRAME_ROWS" -v a="$T_CSV" -v b="$T_MAIN" 'BEGIN {print (a > b) ? n/(a-b)/1e6 : 999}')")" "M/s" ge 2
+row "frame rows/s written by --csv" "$(fmt "$(awk -v n="$FRAME_ROWS" -v d="$T_CSV_COST" 'BEGIN {print (d > 0) ? n/d/1e6 : 999}')")" "M/s" ge 2
 row "log reading, 1 thread" "$(fmt "$(awk -v n="$LOG_BYTES" -v t="$T_LOG" 'BEGIN {print n/t/1e6}')" 0)" "MB/s" ge 300
 
 echo
 echo "wsforensics bench: capture $SIZE ($BIG_BYTES bytes), small $SMALL_SIZE ($SMALL_BYTES bytes), log $LOG_SIZE, seed $SEED, $NPROC cores, median of $RUNS run(s)"
 echo "  bare walk $(fmt "$T_BARE" 3) s ($(fmt "$(awk -v n="$BIG_BYTES" -v t="$T_BARE" 'BEGIN {print n/t/1e6}')" 0) MB/s); main $(fmt "$T_MAIN" 3) s ($(fmt "$(awk -v n="$BIG_BYTES" -v t="$T_MAIN" 'BEGIN {print n/t/1e6}')" 0) MB/s)"
 echo "  --threads 1 $(fmt "$T_1" 3) s${T_2:+, --threads 2 $(fmt "$T_2" 3) s}"
-echo "  --csv $(fmt "$T_CSV" 3) s for $FRAME_ROWS frame rows ($(fmt "$(awk -v n="$FRAME_ROWS" -v t="$T_CSV" 'BEGIN {print n/t/1e6}')") M/s over the whole run, $(fmt "$(awk -v n="$BIG_BYTES" -v f="$FRAME_ROWS" 'BEGIN {print (f > 0) ? n/f : 0}')" 0) capture bytes per frame); over the summary-only run it costs $(fmt "$(awk -v a="$T_CSV" -v b="$T_MAIN" 'BEGIN {print a-b}')" 3) s"
+echo "  --csv $(fmt "$T_CSV" 3) s for $FRAME_ROWS frame rows ($(fmt "$(awk -v n="$FRAME_ROWS" -v t="$T_CSV" 'BEGIN {print n/t/1e6}')") M/s over the whole run, $(fmt "$(awk -v n="$BIG_BYTES" -v f="$FRAME_ROWS" 'BEGIN {print (f > 0) ? n/f : 0}')" 0) capture bytes per frame); over the summary-only run it costs $(fmt "$T_CSV_COST" 3) s (median of the rounds' differences; 999 M/s below means no measurable cost)"
 echo "  peak RSS big $(mib "$RSS_BIG") MiB, small $(mib "$RSS_SMALL") MiB; steady state: $MID_SIZE $(mib "$RSS_MID") MiB, big / $MID_SIZE $(fmt "$(awk -v a="$RSS_BIG" -v b="$RSS_MID" 'BEGIN {print a/b}')") x"
 echo "  tshark: ${T_TSHARK:+$(fmt "$T_TSHARK" 1) s, }$TSHARK_NOTE"
 echo "  log: $(fmt "$T_LOG" 3) s wall on 1 parsing thread, $(fmt "$CPU_LOG") s CPU ($(fmt "$(awk -v n="$LOG_BYTES" -v t="$CPU_LOG" 'BEGIN {print (t > 0) ? n/t/1e6 : 0}')" 0) MB per CPU-second, reader thread included)"
