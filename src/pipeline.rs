@@ -89,11 +89,14 @@ type Key = (PacketIndex, ConnId, u32);
 /// What the reader hands to a shard.
 #[derive(Debug)]
 enum Job {
+    /// The flow table saw a connection's first segment (the `Segment` job
+    /// that follows). The endpoints travel once per connection, not with
+    /// every segment: they are most of a segment job's size, and the job
+    /// lists are part of the memory peak.
+    Open { conn: ConnId, first: Box<Opening> },
     Segment {
         conn: ConnId,
         from_opener: bool,
-        src: Endpoint,
-        dst: Endpoint,
         seq: u32,
         ack: Option<u32>,
         syn: bool,
@@ -110,14 +113,27 @@ enum Job {
     Finish { conn: ConnId, packet: PacketIndex },
 }
 
-/// A batch of segments: each shard's jobs in capture order, and one arena
-/// with the payloads of them all. One arena, not one per shard: the shards
-/// only read it, and per-shard arenas each grow to the largest share any
-/// batch ever gave that shard, which multiplies the memory by the shard
-/// count.
+/// A connection's endpoints, opener first, and its first packet.
+#[derive(Debug)]
+struct Opening {
+    opener: Endpoint,
+    responder: Endpoint,
+    packet: PacketIndex,
+    ts: Timestamp,
+}
+
+/// A batch of segments: the jobs in capture order, which of them each
+/// shard runs, and one arena with the payloads of them all. One job list
+/// and one arena, not one per shard: the shards only read them, and
+/// per-shard buffers each grow to the largest share any batch ever gave
+/// that shard (a burst of evictions, a run of segments of one busy
+/// connection), which multiplies the memory by the shard count and makes it
+/// creep up with the capture's length.
 #[derive(Debug)]
 struct Batch {
-    jobs: Vec<Vec<Job>>,
+    jobs: Vec<Job>,
+    /// Per shard, indices into `jobs`, ascending.
+    routes: Vec<Vec<u32>>,
     bytes: Vec<u8>,
 }
 
@@ -126,7 +142,25 @@ impl Batch {
         // A batch stops once it holds `BATCH_BYTES`, so it may exceed that
         // by one record; the spare capacity is never touched unless used.
         let bytes = Vec::with_capacity(BATCH_BYTES + crate::capture::MAX_CAPLEN as usize);
-        Batch { jobs: (0..shards).map(|_| Vec::new()).collect(), bytes }
+        Batch { jobs: Vec::new(), routes: (0..shards).map(|_| Vec::new()).collect(), bytes }
+    }
+
+    fn clear(&mut self) {
+        self.jobs.clear();
+        for r in &mut self.routes {
+            r.clear();
+        }
+        self.bytes.clear();
+    }
+
+    /// Appends `job` to the jobs of the shard owning `conn`.
+    fn push(&mut self, conn: ConnId, job: Job) {
+        let shards = self.routes.len().max(1) as u64;
+        let Ok(index) = u32::try_from(self.jobs.len()) else { return };
+        if let Some(route) = usize::try_from(conn % shards).ok().and_then(|s| self.routes.get_mut(s)) {
+            route.push(index);
+            self.jobs.push(job);
+        }
     }
 }
 
@@ -196,16 +230,22 @@ impl Shard {
         Shard { conns: HashMap::default(), retired: HashSet::default(), out: Vec::new(), opts }
     }
 
-    fn run(&mut self, jobs: &[Job], arena: &[u8]) {
-        for job in jobs {
+    /// Runs the jobs at `route` (this shard's share of the batch).
+    fn run(&mut self, route: &[u32], jobs: &[Job], arena: &[u8]) {
+        for job in route.iter().filter_map(|&i| jobs.get(i as usize)) {
             match *job {
-                Job::Segment { conn, from_opener, src, dst, seq, ack, syn, fin, rst, missing_len, payload, packet, ts } => {
+                Job::Open { conn, ref first } => {
+                    let session = Session::new(conn, first.opener, first.responder, first.packet, first.ts, self.opts.session);
+                    let pair = TcpStreamPair::new(self.opts.reassembly);
+                    self.conns.insert(conn, Box::new(Conn { pair, session }));
+                }
+                Job::Segment { conn, from_opener, seq, ack, syn, fin, rst, missing_len, payload, packet, ts } => {
                     if self.retired.contains(&conn) {
                         continue;
                     }
                     let bytes = arena.get(payload.0..payload.1).unwrap_or_default();
                     let seg = SegmentIn { seq, ack, syn, fin, rst, payload: bytes, missing_len, packet, ts };
-                    self.segment(conn, from_opener, src, dst, &seg);
+                    self.segment(conn, from_opener, &seg);
                 }
                 Job::Finish { conn, packet } => {
                     self.retired.remove(&conn);
@@ -217,15 +257,14 @@ impl Shard {
         }
     }
 
-    fn segment(&mut self, conn: ConnId, from_opener: bool, src: Endpoint, dst: Endpoint, seg: &SegmentIn<'_>) {
-        let opts = &self.opts;
-        let c = self.conns.entry(conn).or_insert_with(|| {
-            let (opener, responder) = if from_opener { (src, dst) } else { (dst, src) };
-            Box::new(Conn {
-                pair: TcpStreamPair::new(opts.reassembly),
-                session: Session::new(conn, opener, responder, seg.packet, seg.ts, opts.session),
-            })
-        });
+    fn segment(&mut self, conn: ConnId, from_opener: bool, seg: &SegmentIn<'_>) {
+        // Every connection id starts with its `Open` job and is retired
+        // when removed, until its `Finish`; after that the flow table never
+        // hands the id out again.
+        let Some(c) = self.conns.get_mut(&conn) else {
+            debug_assert!(false, "segment for connection {conn} before its Open job");
+            return;
+        };
         let side = if from_opener { OPENER } else { RESPONDER };
         c.session.packet(seg.packet, seg.ts);
         if seg.syn {
@@ -328,7 +367,8 @@ pub fn analyze(
             let (shards, current) = (&mut shards, &current);
             scope.spawn(move |_| {
                 let arena = current.bytes.as_slice();
-                shards.par_iter_mut().zip(current.jobs.par_iter()).for_each(|(shard, jobs)| shard.run(jobs, arena));
+                let jobs = current.jobs.as_slice();
+                shards.par_iter_mut().zip(current.routes.par_iter()).for_each(|(shard, route)| shard.run(route, jobs, arena));
             });
             emit(&mut records, sink);
         });
@@ -375,18 +415,12 @@ const BATCH_BYTES: usize = 2 << 20;
 /// batches (cleared first, their buffers kept).
 fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut Batch, batch: usize, eof: &mut bool) -> Result<(), Error> {
     let ReaderState { table, stats, evicted, last_expire } = rs;
-    let Batch { jobs: out, bytes: arena } = out;
-    for jobs in out.iter_mut() {
-        jobs.clear();
-    }
-    arena.clear();
-    let shards = out.len().max(1);
-    let shard_of = |conn: ConnId| (conn % shards as u64) as usize;
+    out.clear();
     let mut segments = 0;
     // Batches end at a segment count or a payload size, whichever comes
     // first: two sets are in flight (one read, one analyzed), and their
     // payload copies are part of the memory peak.
-    while segments < batch && arena.len() < BATCH_BYTES {
+    while segments < batch && out.bytes.len() < BATCH_BYTES {
         let Some(pkt) = reader.next_packet()? else {
             *eof = true;
             break;
@@ -413,29 +447,33 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut Batch,
             ts: pkt.ts,
         };
         let hit = table.lookup(tcp.src, tcp.dst, &seg);
-        if let Some(old) = hit.superseded
-            && let Some(b) = out.get_mut(shard_of(old))
-        {
-            b.push(Job::Finish { conn: old, packet: pkt.index });
+        if let Some(old) = hit.superseded {
+            out.push(old, Job::Finish { conn: old, packet: pkt.index });
         }
-        let Some(b) = out.get_mut(shard_of(hit.conn)) else { continue };
-        let start = arena.len();
-        arena.extend_from_slice(tcp.payload);
-        b.push(Job::Segment {
-            conn: hit.conn,
-            from_opener: hit.from_opener,
-            src: tcp.src,
-            dst: tcp.dst,
-            seq: seg.seq,
-            ack: seg.ack,
-            syn: seg.syn,
-            fin: seg.fin,
-            rst: seg.rst,
-            missing_len: seg.missing_len,
-            payload: (start, arena.len()),
-            packet: pkt.index,
-            ts: pkt.ts,
-        });
+        if hit.new {
+            let (opener, responder) = if hit.from_opener { (tcp.src, tcp.dst) } else { (tcp.dst, tcp.src) };
+            let first = Box::new(Opening { opener, responder, packet: pkt.index, ts: pkt.ts });
+            out.push(hit.conn, Job::Open { conn: hit.conn, first });
+        }
+        let start = out.bytes.len();
+        out.bytes.extend_from_slice(tcp.payload);
+        let payload = (start, out.bytes.len());
+        out.push(
+            hit.conn,
+            Job::Segment {
+                conn: hit.conn,
+                from_opener: hit.from_opener,
+                seq: seg.seq,
+                ack: seg.ack,
+                syn: seg.syn,
+                fin: seg.fin,
+                rst: seg.rst,
+                missing_len: seg.missing_len,
+                payload,
+                packet: pkt.index,
+                ts: pkt.ts,
+            },
+        );
         let (index, ts) = (pkt.index, pkt.ts);
         // Eviction works in minutes; checking once per second of capture
         // time (or if the clock goes back) is plenty and keeps it off the
@@ -445,9 +483,7 @@ fn read_batch(reader: &mut CaptureReader, rs: &mut ReaderState, out: &mut Batch,
             table.expire(ts, evicted);
         }
         for conn in evicted.drain(..) {
-            if let Some(b) = out.get_mut(shard_of(conn)) {
-                b.push(Job::Finish { conn, packet: index });
-            }
+            out.push(conn, Job::Finish { conn, packet: index });
         }
     }
     Ok(())
