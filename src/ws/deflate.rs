@@ -40,12 +40,22 @@
 //! reported as [`InflateErrorKind::DictionaryLost`] rather than corrupt.
 //! Once a full window of output has been seen again the dictionary is known.
 //!
+//! Memory: between messages a direction with context takeover keeps only
+//! its own copy of the window, the last output bytes up to the window size
+//! (as many as it has produced, not a full window from the start). zlib
+//! states are per thread: one is taken for each message and restored from
+//! the copy (`inflateSetDictionary`, which for a raw stream is exactly the
+//! window), and goes back to the pool when the message ends. Keeping a zlib
+//! state per direction instead held a full window for each (zlib writes it
+//! as output arrives, and a state's pages stay written after its connection
+//! ends and the state is reused), which made the memory peak grow with the
+//! capture's length, not with the connections in flight.
+//!
 //! A block with BFINAL set (§7.2.3.4) ends the DEFLATE stream, and zlib's
-//! window with it; the next stream must start from a copy. That copy is kept
-//! only once a direction's sender has been seen to end a stream: its first
-//! final block loses the window (as above), later ones do not. Senders flush
-//! with Z_SYNC_FLUSH in practice, and a copy per compressed direction grew
-//! the memory peak with the capture.
+//! window with it; the next stream starts from the copy. Without context
+//! takeover there is no copy between messages; one is kept from a
+//! direction's first final block on (its first final block inside a
+//! message loses the window for the rest of that message, as above).
 
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -408,14 +418,9 @@ struct History {
     /// of exactly one window keeps each direction's memory at that.
     ring: Vec<u8>,
     head: usize,
-    /// The ring is kept: the sender has been seen to end a DEFLATE stream
-    /// with BFINAL. Until then it is not: permessage-deflate senders flush
-    /// with Z_SYNC_FLUSH and end no stream, zlib's own window serves every
-    /// message, and a copy of it for each direction with context takeover
-    /// was 32 KiB per long-lived connection, the one part of the memory
-    /// peak that kept growing with the capture (15 MB of 80 on a 2 GiB
-    /// generated capture). The first final block of a direction therefore
-    /// loses the window (reported as such if later data refers to it).
+    /// The ring is kept: always with context takeover (it is the window
+    /// between messages, see the module docs); without, once the sender has
+    /// been seen to end a DEFLATE stream with BFINAL inside a message.
     keep: bool,
     /// The window holds data the capture lost.
     lost: bool,
@@ -440,9 +445,15 @@ impl History {
         let tail = produced.get(produced.len().saturating_sub(w)..).unwrap_or_default();
         let mut rest = tail;
         // Fill up to one window, then overwrite the oldest bytes, in at most
-        // two slice copies per pass.
+        // two slice copies per pass. The ring grows by doubling but never
+        // past the window: most directions produce less than a window.
         let room = w.saturating_sub(self.ring.len()).min(rest.len());
         let (fill, more) = rest.split_at(room);
+        let needed = self.ring.len() + fill.len();
+        if needed > self.ring.capacity() {
+            let target = needed.max(self.ring.capacity() * 2).min(w);
+            self.ring.reserve_exact(target - self.ring.len());
+        }
         self.ring.extend_from_slice(fill);
         rest = more;
         while !rest.is_empty() && w > 0 {
@@ -467,14 +478,29 @@ impl History {
         self.head = 0;
     }
 
-    /// The window's bytes, oldest first.
-    fn contents(&self) -> Vec<u8> {
-        let (older, newer) = self.ring.split_at(self.head.min(self.ring.len()));
-        let mut out = Vec::with_capacity(self.ring.len());
-        out.extend_from_slice(newer);
-        out.extend_from_slice(older);
-        out
+    /// The window's bytes, oldest first, in two parts.
+    fn parts(&self) -> [&[u8]; 2] {
+        let (newer, older) = self.ring.split_at(self.head.min(self.ring.len()));
+        [older, newer]
     }
+
+    /// Makes `d`'s window this copy. zlib appends each dictionary to its
+    /// window, so the two parts go in oldest first.
+    fn restore(&self, d: &mut Decompress) -> Result<(), ()> {
+        for part in self.parts() {
+            if !part.is_empty() {
+                d.set_dictionary(part).map_err(|_| ())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// zlib sizes its window from the bits: a 4 KiB window for the common
+/// `max_window_bits=12` instead of 32 KiB. A larger window than the
+/// sender's is harmless; 9 is zlib's smallest raw window.
+fn zlib_bits(cfg: InflaterConfig) -> u8 {
+    cfg.window_bits.clamp(9, 15)
 }
 
 /// zlib's reason for an error, and whether it may be a distance that
@@ -560,12 +586,11 @@ struct Message {
 /// across frames), then [`Inflater::finish`].
 pub struct Inflater {
     cfg: InflaterConfig,
-    /// zlib's state (its window included): created when the first
-    /// compressed message starts, and without context takeover handed back
-    /// to a per-thread pool after each message. Memory then follows the
-    /// messages being inflated, not the connections that negotiated
-    /// compression (Node's `ws` leaves messages under 1 KiB uncompressed;
-    /// a window lives in zlib only while needed).
+    /// zlib's state while a message is being inflated: taken from the
+    /// per-thread pool when the message starts (its window restored from
+    /// `history` with context takeover) and handed back when it ends.
+    /// Memory then follows the messages being inflated, not the connections
+    /// that negotiated compression.
     dec: Option<Decompress>,
     history: History,
     /// The DEFLATE stream ended (a BFINAL block); the next byte starts a
@@ -577,11 +602,7 @@ pub struct Inflater {
     msg: Message,
 }
 
-/// A direction's zlib state outlives its connection in the pool: states with
-/// context takeover live as long as their connections and come and go at
-/// the rate connections do, and 45 KiB blocks freed and allocated at random
-/// times fragment the heap (the process kept growing with the capture
-/// while its live heap did not). Reused, they are allocated about once.
+/// A message abandoned with its connection hands its zlib state back too.
 impl Drop for Inflater {
     fn drop(&mut self) {
         if let Some(d) = self.dec.take() {
@@ -598,11 +619,12 @@ impl std::fmt::Debug for Inflater {
 
 impl Inflater {
     pub fn new(cfg: InflaterConfig) -> Inflater {
-        let bits = cfg.window_bits.clamp(8, 15);
+        // The copy is zlib's window: as large as the one zlib inflates with.
+        let bits = zlib_bits(cfg);
         Inflater {
             cfg,
             dec: None,
-            history: History { window: 1usize << bits, ..History::default() },
+            history: History { window: 1usize << bits, keep: !cfg.no_context_takeover, ..History::default() },
             ended: false,
             reset_next: false,
             msg: Message::default(),
@@ -706,28 +728,39 @@ impl Inflater {
         }
     }
 
-    /// Between messages without context takeover nothing needs keeping:
-    /// zlib's state goes back to the pool, the window's copy is freed.
+    /// Between messages zlib's state goes back to the pool. Without context
+    /// takeover nothing needs keeping and the window's copy is freed; with
+    /// it, the copy is the window.
     fn release(&mut self) {
+        if let Some(d) = self.dec.take() {
+            pool_put(self.zlib_bits(), d);
+        }
         if self.cfg.no_context_takeover {
-            if let Some(d) = self.dec.take() {
-                pool_put(self.zlib_bits(), d);
-            }
             self.history.release();
         }
     }
 
-    /// zlib sizes its window from the bits: a 4 KiB window for the common
-    /// `max_window_bits=12` instead of 32 KiB. A larger window than the
-    /// sender's is harmless; 9 is zlib's smallest raw window.
     fn zlib_bits(&self) -> u8 {
-        self.cfg.window_bits.clamp(9, 15)
+        zlib_bits(self.cfg)
     }
 
-    /// zlib's state, created (or taken from the pool) on first use.
+    /// zlib's state, taken from the pool (or created) on first use in a
+    /// message. A stream that goes on from the last message gets its window
+    /// back from the copy; one that restarts (no context takeover, a reset,
+    /// a final block) starts from what `begin` and `restart_stream` leave.
     fn dec(&mut self) -> &mut Decompress {
         let bits = self.zlib_bits();
-        self.dec.get_or_insert_with(|| pool_take(bits).unwrap_or_else(|| Decompress::new_with_window_bits(false, bits)))
+        let restore = self.dec.is_none() && !self.ended;
+        let d = self.dec.get_or_insert_with(|| pool_take(bits).unwrap_or_else(|| Decompress::new_with_window_bits(false, bits)));
+        if restore && self.history.restore(d).is_err() {
+            // Not for a raw stream; should zlib refuse, later references
+            // to the window are reported as a lost dictionary.
+            d.reset(false);
+            self.history.clear();
+            self.history.lost = true;
+            self.history.since_loss = 0;
+        }
+        d
     }
 
     fn fail(&mut self, e: InflateError) -> InflateError {
@@ -738,25 +771,25 @@ impl Inflater {
     }
 
     /// Restarts the DEFLATE stream after a final block, keeping the window
-    /// (context takeover survives BFINAL, §7.2.3.4) when its copy is kept.
-    /// At the first final block of a direction there is no copy: the new
-    /// stream starts from an empty window, the dictionary counts as lost
-    /// (for this message and, with context takeover, the next ones until a
-    /// window of output is seen), and the copy is kept from now on.
+    /// (context takeover survives BFINAL, §7.2.3.4) from its copy. Without
+    /// context takeover the copy is kept only from the first final block
+    /// on: that one starts the rest of its message from an empty window,
+    /// and the dictionary counts as lost for the rest of that message.
     fn restart_stream(&mut self) -> Result<(), ()> {
         self.dec().reset(false);
         self.ended = false;
         if !self.history.keep {
+            // Only without context takeover: nothing to lose past the
+            // message.
             self.history.keep = true;
             self.msg.lost_midway = true;
-            if !self.cfg.no_context_takeover {
-                self.history.lost = true;
-                self.history.since_loss = 0;
-            }
             return Ok(());
         }
-        let dict = self.history.contents();
-        if dict.is_empty() { Ok(()) } else { self.dec().set_dictionary(&dict).map(|_| ()).map_err(|_| ()) }
+        let Inflater { dec, history, .. } = self;
+        match dec {
+            Some(d) => history.restore(d),
+            None => Ok(()),
+        }
     }
 
     /// Inflates `input` (part of the current message) into the sink.
@@ -1208,19 +1241,66 @@ mod tests {
     }
 
     #[test]
-    fn first_bfinal_loses_the_window_later_ones_keep_it() {
+    fn final_blocks_keep_the_window_with_context_takeover() {
         let a = text(2000);
         let b: Vec<u8> = text(3000).into_iter().rev().collect();
         let (m1, m2) = final_block_then_reference(&a, &a);
         let (m3, m4) = final_block_then_reference(&b, &b);
-        let got = inflate_all(InflaterConfig::default(), &[&m1, &m2, &m3, &m4], 9);
-        assert_eq!(got[0].as_ref().ok(), Some(&a));
-        // The window's copy was not kept before the first final block: the
-        // reference back is a lost dictionary, not corrupt data.
-        assert!(matches!(got[1], Err(InflateError { kind: InflateErrorKind::DictionaryLost, .. })), "{:?}", got[1]);
-        // From then on the copy is kept, and a final block keeps the window.
-        assert_eq!(got[2].as_ref().ok(), Some(&b));
-        assert_eq!(got[3].as_ref().ok(), Some(&b));
+        for chunk in [9, 4096] {
+            let got = inflate_all(InflaterConfig::default(), &[&m1, &m2, &m3, &m4], chunk);
+            assert_eq!(got[0].as_ref().ok(), Some(&a));
+            // The next stream starts from the window's copy.
+            assert_eq!(got[1].as_ref().ok(), Some(&a), "{:?}", got[1]);
+            assert_eq!(got[2].as_ref().ok(), Some(&b));
+            assert_eq!(got[3].as_ref().ok(), Some(&b));
+        }
+        // Inside one message: a final block, then a stream that refers to
+        // it (§7.2.3.4 allows several streams in a message).
+        let mut one = m1.clone();
+        one.pop();
+        one.extend_from_slice(&m2);
+        let both: Vec<u8> = a.iter().chain(a.iter()).copied().collect();
+        let got = inflate_all(InflaterConfig::default(), &[&one], 7);
+        assert_eq!(got[0].as_ref().ok(), Some(&both));
+        // Without context takeover no copy is kept until a final block has
+        // been seen: the first one loses the window for the rest of its
+        // message, and from then on it is kept.
+        let cfg = InflaterConfig { no_context_takeover: true, ..InflaterConfig::default() };
+        let got = inflate_all(cfg, &[&one, &one], 7);
+        assert!(matches!(got[0], Err(InflateError { kind: InflateErrorKind::DictionaryLost, .. })), "{:?}", got[0]);
+        assert_eq!(got[1].as_ref().ok(), Some(&both));
+    }
+
+    /// Many directions on one thread, their messages interleaved: each
+    /// message is inflated on whatever zlib state the pool hands out, with
+    /// its own direction's window restored, so every direction's later
+    /// messages still resolve references to its own earlier output.
+    #[test]
+    fn interleaved_directions_keep_their_own_windows() {
+        let texts: Vec<Vec<u8>> = (0..40).map(|i| format!("direction {i} says: {}", "x".repeat(i * 97)).into_bytes()).collect();
+        let mut senders: Vec<Sender> = texts.iter().map(|_| Sender::new(15)).collect();
+        let mut inflaters: Vec<Inflater> = texts.iter().map(|_| Inflater::new(InflaterConfig::default())).collect();
+        for round in 0..4 {
+            for (i, t) in texts.iter().enumerate() {
+                let m = senders[i].message(t);
+                // After the first round each message is a back reference.
+                if round > 0 {
+                    assert!(m.len() < 40, "round {round} direction {i}: {} bytes", m.len());
+                }
+                let mut out = Vec::new();
+                let mut sink = |b: &[u8]| out.extend_from_slice(b);
+                inflaters[i].feed(&m, &mut sink).unwrap();
+                let done = inflaters[i].finish(&mut sink).unwrap();
+                assert!(!done.after_dictionary_loss);
+                assert_eq!(&out, t, "round {round} direction {i}");
+            }
+        }
+        // Between messages a direction holds only its output, not a window.
+        assert!(inflaters.iter().all(|f| f.dec.is_none()));
+        for (f, t) in inflaters.iter().zip(&texts) {
+            assert_eq!(f.history.ring.len(), (4 * t.len()).min(f.history.window));
+            assert!(f.history.ring.capacity() <= f.history.window);
+        }
     }
 
     #[test]
