@@ -16,16 +16,18 @@
 //! to message, so the inflater is never reset; with `*_no_context_takeover`
 //! it is reset before each message of that direction.
 //!
-//! Window size (§7.1.2): messages are always inflated with a 15-bit (32 KiB)
-//! window, the DEFLATE maximum (RFC 1951 §3.2.5), which is a superset of
-//! every negotiated `*_max_window_bits`: a sender that honours a smaller
-//! window only uses shorter distances, and those a 32 KiB window resolves.
-//! Inflating with the negotiated window would not check it either: zlib
-//! resolves a distance from its output buffer before its window, so whether
-//! a too-long distance is caught would depend on where chunk boundaries fall
-//! (the verdict must not depend on how the capture was segmented). The
-//! negotiated size is still used to know when a lost dictionary is known
-//! again (a full sender window of new output).
+//! Window size (§7.1.2): zlib always inflates with a 15-bit (32 KiB)
+//! window, the DEFLATE maximum (RFC 1951 §3.2.5). Inflating with the
+//! negotiated window would not check it reliably: zlib resolves a distance
+//! from its output buffer before its window, so whether a too-long distance
+//! is caught would depend on where chunk boundaries fall (the verdict must
+//! not depend on how the capture was segmented). What carries over between
+//! messages is the sender's negotiated window, all a sender that honours it
+//! can refer to: a message that refers further back into earlier messages
+//! does not inflate, whatever the segmentation, while a too-long distance
+//! inside the message itself resolves. The negotiated size is also used to
+//! know when a lost dictionary is known again (a full sender window of new
+//! output).
 //!
 //! Safety: inflated bytes go to a callback in chunks of at most
 //! [`OUT_CHUNK`] bytes, nothing is buffered beyond the LZ77 window, and a
@@ -318,8 +320,9 @@ pub fn negotiate(offers: &[ExtensionRef<'_>], response: &[ExtensionRef<'_>]) -> 
 /// How to inflate one direction's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InflaterConfig {
-    /// The sender's LZ77 window (8-15; values outside are clamped). Data is
-    /// inflated with a 15-bit window whatever this says (module docs).
+    /// The sender's LZ77 window (8-15; values outside are clamped): how much
+    /// of a direction's output is kept between messages. zlib inflates with
+    /// a 15-bit window whatever this says (module docs).
     pub window_bits: u8,
     /// Reset the window before each message (§7.1.1).
     pub no_context_takeover: bool,
@@ -496,12 +499,10 @@ impl History {
     }
 }
 
-/// zlib sizes its window from the bits: a 4 KiB window for the common
-/// `max_window_bits=12` instead of 32 KiB. A larger window than the
-/// sender's is harmless; 9 is zlib's smallest raw window.
-fn zlib_bits(cfg: InflaterConfig) -> u8 {
-    cfg.window_bits.clamp(9, 15)
-}
+/// zlib's window: the DEFLATE maximum, whatever was negotiated (module
+/// docs). States are per thread and pooled, so its size is not a cost per
+/// connection.
+const ZLIB_BITS: u8 = 15;
 
 /// zlib's reason for an error, and whether it may be a distance that
 /// reaches before the data seen (what a lost dictionary causes). zlib-rs
@@ -525,32 +526,29 @@ thread_local! {
 }
 
 thread_local! {
-    /// zlib states handed back, by window bits, reset and ready for the
-    /// next message: by inflaters without context takeover after each
-    /// message, by the others when their connection ends.
-    static ZLIB_POOL: std::cell::RefCell<Vec<(u8, Decompress)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// zlib states handed back after each message, reset and ready for the
+    /// next one (of any direction on this thread).
+    static ZLIB_POOL: std::cell::RefCell<Vec<Decompress>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// States kept per thread: enough to hand states from connections that end
-/// to those that start, few enough to be a small fixed cost (each is about
-/// 45 KiB: at 64 per thread the idle pools were 5% of the peak).
+/// States kept per thread: more than the messages usually open at once on
+/// a thread, few enough to be a small fixed cost (each is about 45 KiB).
 const ZLIB_POOL_MAX: usize = 16;
 
-fn pool_take(bits: u8) -> Option<Decompress> {
-    ZLIB_POOL.with(|p| {
-        let mut p = p.try_borrow_mut().ok()?;
-        let i = p.iter().position(|(b, _)| *b == bits)?;
-        Some(p.swap_remove(i).1)
-    })
+/// A reset zlib state from this thread's pool, or a new one.
+fn pool_take() -> Decompress {
+    ZLIB_POOL
+        .with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        .unwrap_or_else(|| Decompress::new_with_window_bits(false, ZLIB_BITS))
 }
 
-fn pool_put(bits: u8, mut d: Decompress) {
+fn pool_put(mut d: Decompress) {
     d.reset(false);
     ZLIB_POOL.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut()
             && p.len() < ZLIB_POOL_MAX
         {
-            p.push((bits, d));
+            p.push(d);
         }
     });
 }
@@ -606,7 +604,7 @@ pub struct Inflater {
 impl Drop for Inflater {
     fn drop(&mut self) {
         if let Some(d) = self.dec.take() {
-            pool_put(self.zlib_bits(), d);
+            pool_put(d);
         }
     }
 }
@@ -619,8 +617,10 @@ impl std::fmt::Debug for Inflater {
 
 impl Inflater {
     pub fn new(cfg: InflaterConfig) -> Inflater {
-        // The copy is zlib's window: as large as the one zlib inflates with.
-        let bits = zlib_bits(cfg);
+        // The copy is the sender's window (module docs). 8 counts as 9:
+        // zlib, behind most senders, cannot make 8-bit raw streams and
+        // silently uses 9.
+        let bits = cfg.window_bits.clamp(9, 15);
         Inflater {
             cfg,
             dec: None,
@@ -733,15 +733,11 @@ impl Inflater {
     /// it, the copy is the window.
     fn release(&mut self) {
         if let Some(d) = self.dec.take() {
-            pool_put(self.zlib_bits(), d);
+            pool_put(d);
         }
         if self.cfg.no_context_takeover {
             self.history.release();
         }
-    }
-
-    fn zlib_bits(&self) -> u8 {
-        zlib_bits(self.cfg)
     }
 
     /// zlib's state, taken from the pool (or created) on first use in a
@@ -749,9 +745,8 @@ impl Inflater {
     /// back from the copy; one that restarts (no context takeover, a reset,
     /// a final block) starts from what `begin` and `restart_stream` leave.
     fn dec(&mut self) -> &mut Decompress {
-        let bits = self.zlib_bits();
         let restore = self.dec.is_none() && !self.ended;
-        let d = self.dec.get_or_insert_with(|| pool_take(bits).unwrap_or_else(|| Decompress::new_with_window_bits(false, bits)));
+        let d = self.dec.get_or_insert_with(pool_take);
         if restore && self.history.restore(d).is_err() {
             // Not for a raw stream; should zlib refuse, later references
             // to the window are reported as a lost dictionary.
@@ -1269,6 +1264,38 @@ mod tests {
         let got = inflate_all(cfg, &[&one, &one], 7);
         assert!(matches!(got[0], Err(InflateError { kind: InflateErrorKind::DictionaryLost, .. })), "{:?}", got[0]);
         assert_eq!(got[1].as_ref().ok(), Some(&both));
+    }
+
+    /// What carries over between messages is the negotiated window: a
+    /// sender that honours it inflates across messages however its data
+    /// was split, and one that refers further back into an earlier message
+    /// fails the same way for every split.
+    #[test]
+    fn the_negotiated_window_carries_over_whatever_the_split() {
+        let cfg = InflaterConfig { window_bits: 10, ..InflaterConfig::default() };
+        let texts: Vec<Vec<u8>> = (0..6).map(|i| text(700 + i * 300)).collect();
+        let mut honest = Sender::new(10);
+        let msgs: Vec<Vec<u8>> = texts.iter().map(|t| honest.message(t)).collect();
+        let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+        let a = text(3000);
+        let mut wide = Sender::new(15);
+        let (w1, w2) = (wide.message(&a), wide.message(&a));
+        assert!(w2.len() < 100, "the repeat is a reference 3000 bytes back: {} bytes", w2.len());
+        let aa: Vec<u8> = a.iter().chain(a.iter()).copied().collect();
+        let doubled = Sender::new(15).message(&aa);
+        for chunk in [1, 7, 100, 5000] {
+            let got = inflate_all(cfg, &refs, chunk);
+            for (g, t) in got.iter().zip(&texts) {
+                assert_eq!(g.as_ref().ok(), Some(t), "chunk {chunk}");
+            }
+            let got = inflate_all(cfg, &[&w1, &w2], chunk);
+            assert_eq!(got[0].as_ref().ok(), Some(&a), "chunk {chunk}");
+            assert!(matches!(got[1], Err(InflateError { kind: InflateErrorKind::Corrupt { .. }, .. })), "chunk {chunk}: {:?}", got[1]);
+            // Inside one message the same reference resolves, for every
+            // split.
+            let got = inflate_all(cfg, &[&doubled], chunk);
+            assert_eq!(got[0].as_ref().ok(), Some(&aa), "chunk {chunk}");
+        }
     }
 
     /// Many directions on one thread, their messages interleaved: each
