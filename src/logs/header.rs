@@ -454,28 +454,11 @@ impl KnownTail {
         let len = usize::from(self.len);
         let (Some(t), Some(kept)) = (rest.get(..len), self.bytes.get(..len)) else { return false };
         // The last word first: tails of a set share their start.
-        len >= 8 && rest.get(len).is_some_and(|&c| !is_ws(c)) && word(t, len - 8) == word(kept, len - 8) && same_bytes(t, kept)
+        len >= 8
+            && rest.get(len).is_some_and(|&c| !is_ws(c))
+            && ids::word_at(t, len - 8) == ids::word_at(kept, len - 8)
+            && ids::same_text(t, kept)
     }
-}
-
-/// The word of the 8 bytes at `i` (first byte lowest), 0 past the end.
-#[inline]
-fn word(s: &[u8], i: usize) -> u64 {
-    s.get(i..i + 8).map_or(0, |c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-}
-
-/// Whether two byte strings of the same length (at least 8) are equal, a
-/// word at a time (the last word overlapping the one before).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let mut i = 0;
-    while i + 8 < a.len() {
-        if word(a, i) != word(b, i) {
-            return false;
-        }
-        i += 8;
-    }
-    let last = a.len().saturating_sub(8);
-    word(a, last) == word(b, last)
 }
 
 impl TailMemo {
@@ -490,10 +473,10 @@ impl TailMemo {
         let mut h = key.len() as u64;
         let mut i = 0;
         while i + 8 < key.len() {
-            h = h.rotate_left(7) ^ word(key, i).wrapping_mul(K);
+            h = h.rotate_left(7) ^ ids::word_at(key, i).wrapping_mul(K);
             i += 8;
         }
-        h = h.rotate_left(7) ^ word(key, key.len().checked_sub(8)?).wrapping_mul(K);
+        h = h.rotate_left(7) ^ ids::word_at(key, key.len().checked_sub(8)?).wrapping_mul(K);
         let h = (h ^ (h >> 29)).wrapping_mul(K);
         let first = ((h >> 32) as usize % KNOWN_TAIL_SETS) * KNOWN_TAIL_WAYS;
         if self.slots.is_empty() {
@@ -565,7 +548,7 @@ fn tail_key(rest: &[u8]) -> Option<usize> {
     let mut colon_before = 0;
     let mut i = 0;
     while i < TAIL_KEY_MAX {
-        let x = word(rest, i);
+        let x = ids::word_at(rest, i);
         let colons = equal(x, b':');
         let hits = ((colons << 8) | colon_before) & equal(x, b' ');
         if hits != 0 {

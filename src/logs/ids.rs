@@ -775,7 +775,7 @@ struct Remembered {
 
 /// The word of the 8 bytes at `i` (first byte lowest).
 #[inline]
-fn word_at(b: &[u8], i: usize) -> u64 {
+pub(super) fn word_at(b: &[u8], i: usize) -> u64 {
     b.get(i..i + 8).map_or(0, |c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
 }
 
@@ -797,7 +797,7 @@ fn last_word(b: &[u8]) -> u64 {
 
 /// Whether two texts of the same length are equal, a word at a time.
 #[inline]
-fn same_text(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_text(a: &[u8], b: &[u8]) -> bool {
     let mut i = 0;
     while i + 8 < b.len() {
         if word_at(a, i) != word_at(b, i) {
